@@ -1,0 +1,49 @@
+"""WGS84 geodetic ⇄ local east-north-up (ENU) plane about the system centre.
+
+The tracker works in one local tangent plane (metres, x east, y north, z up) about a
+reference point. Conversions go through ECEF with pymap3d (vectorised over numpy arrays).
+One tangent plane is accurate to metres within a few hundred kilometres of its centre;
+continent-wide networks need region frames (DESIGN.md, "Frames and geodesy").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pymap3d
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = ["FT_TO_M", "M_TO_FT", "LocalFrame"]
+
+FT_TO_M = 0.3048
+M_TO_FT = 1.0 / FT_TO_M
+
+
+@dataclass(frozen=True, slots=True)
+class LocalFrame:
+    """An ENU tangent plane at ``lat0_deg, lon0_deg, h0_m`` (WGS84 ellipsoidal height)."""
+
+    lat0_deg: float
+    lon0_deg: float
+    h0_m: float = 0.0
+
+    def to_enu(
+        self, lat_deg: ArrayLike, lon_deg: ArrayLike, h_m: ArrayLike = 0.0
+    ) -> NDArray[np.float64]:
+        """Geodetic → ENU metres, [K, 3]."""
+        e, n, u = pymap3d.geodetic2enu(
+            np.asarray(lat_deg, np.float64), np.asarray(lon_deg, np.float64),
+            np.asarray(h_m, np.float64), self.lat0_deg, self.lon0_deg, self.h0_m)
+        return np.stack(np.broadcast_arrays(e, n, u), axis=-1).reshape(-1, 3)
+
+    def to_geodetic(
+        self, east_m: ArrayLike, north_m: ArrayLike, up_m: ArrayLike = 0.0
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+        """ENU metres → (lat_deg, lon_deg, h_m) arrays."""
+        lat, lon, h = pymap3d.enu2geodetic(
+            np.asarray(east_m, np.float64), np.asarray(north_m, np.float64),
+            np.asarray(up_m, np.float64), self.lat0_deg, self.lon0_deg, self.h0_m)
+        return (np.atleast_1d(np.asarray(lat, np.float64)),
+                np.atleast_1d(np.asarray(lon, np.float64)),
+                np.atleast_1d(np.asarray(h, np.float64)))

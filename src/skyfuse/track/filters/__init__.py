@@ -1,0 +1,1 @@
+"""Batched estimation kernels: every function works on a leading axis of tracks."""

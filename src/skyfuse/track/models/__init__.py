@@ -1,0 +1,1 @@
+"""Motion and measurement models, as batched matrix builders."""
