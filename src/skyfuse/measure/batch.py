@@ -208,17 +208,15 @@ class MeasurementBatch:
     # -- selection -------------------------------------------------------------------------
     def take(self, idx: NDArray[np.intp] | NDArray[np.bool_] | slice) -> MeasurementBatch:
         """Rows ``idx`` (integer indices, a boolean mask or a slice) as a new batch."""
-        return MeasurementBatch(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
+        return _trusted([getattr(self, name)[idx] for name in _COLUMNS])
 
     @staticmethod
     def concat(batches: Sequence[MeasurementBatch]) -> MeasurementBatch:
         """Rows of all ``batches``, in order."""
         if not batches:
             return MeasurementBatch.empty()
-        return MeasurementBatch(
-            **{f.name: np.concatenate([getattr(b, f.name) for b in batches])
-               for f in fields(MeasurementBatch)}
-        )
+        return _trusted([np.concatenate([getattr(b, name) for b in batches])
+                         for name in _COLUMNS])
 
     def sorted_by_time(self) -> MeasurementBatch:
         """Rows in time order (stable: equal times keep their order)."""
@@ -239,3 +237,17 @@ class MeasurementBatch:
             xy[pol, 0] = self.origin_m[pol, 0] + r * np.sin(az)
             xy[pol, 1] = self.origin_m[pol, 1] + r * np.cos(az)
         return xy
+
+
+_COLUMNS = tuple(f.name for f in fields(MeasurementBatch))
+
+
+def _trusted(arrays: list[np.ndarray]) -> MeasurementBatch:
+    """A batch from column arrays known to be consistent (rows of a valid batch): no checks.
+
+    Selection runs several times per tracker step; skipping validation there matters.
+    """
+    b = object.__new__(MeasurementBatch)
+    for name, a in zip(_COLUMNS, arrays, strict=True):
+        object.__setattr__(b, name, a)
+    return b

@@ -32,18 +32,25 @@ from numpy.typing import NDArray
 __all__ = ["ConstantVelocity", "CoordinatedTurn", "MotionModel", "cv_process_noise"]
 
 
+def _blocks(d: int) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Constant matrices ``[[I,0],[0,0]]``, ``[[0,I],[I,0]]``, ``[[0,0],[0,I]]`` of size 2d."""
+    eye, zero = np.eye(d), np.zeros((d, d))
+    return (np.block([[eye, zero], [zero, zero]]), np.block([[zero, eye], [eye, zero]]),
+            np.block([[zero, zero], [zero, eye]]))
+
+
+_BLOCKS = {d: _blocks(d) for d in (1, 2, 3)}
+_SHIFT = {d: np.triu(_BLOCKS[d][1]) for d in (1, 2, 3)}     # [[0, I], [0, 0]]
+
+
 def cv_process_noise(dt: NDArray[np.float64], q: float, d: int) -> NDArray[np.float64]:
-    """``Q(dt)`` for NCV with acceleration PSD ``q`` (m²/s³), shape [K, 2d, 2d]."""
-    dt = np.asarray(dt, np.float64)
-    k = len(dt)
-    Q = np.zeros((k, 2 * d, 2 * d))
-    a, b, c = q * dt**3 / 3.0, q * dt**2 / 2.0, q * dt
-    for i in range(d):
-        Q[:, i, i] = a                    # position variance   q dt³/3
-        Q[:, i, d + i] = b                # position-velocity   q dt²/2
-        Q[:, d + i, i] = b
-        Q[:, d + i, d + i] = c            # velocity variance   q dt
-    return Q
+    """``Q(dt)`` for NCV with acceleration PSD ``q`` (m²/s³), shape [K, 2d, 2d].
+
+    Q = q (dt³/3 [[I,0],[0,0]] + dt²/2 [[0,I],[I,0]] + dt [[0,0],[0,I]])
+    """
+    dt = np.asarray(dt, np.float64)[:, None, None]
+    pp, pv, vv = _BLOCKS[d]
+    return (q * dt**3 / 3.0) * pp + (q * dt**2 / 2.0) * pv + (q * dt) * vv
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,11 +72,8 @@ class ConstantVelocity:
     def F(self, dt: NDArray[np.float64]) -> NDArray[np.float64]:
         """Transition matrices, [K, n, n]."""
         dt = np.asarray(dt, np.float64)
-        n, d = self.ndim, self.d
-        F = np.broadcast_to(np.eye(n), (len(dt), n, n)).copy()
-        for i in range(d):
-            F[:, i, d + i] = dt           # p' = p + dt·v
-        return F
+        n = self.ndim
+        return np.eye(n) + dt[:, None, None] * _SHIFT[self.d]   # F = I + dt [[0,I],[0,0]]
 
     def Q(self, dt: NDArray[np.float64]) -> NDArray[np.float64]:
         """Process noise, [K, n, n]."""

@@ -1,0 +1,1 @@
+"""Gating and data association: which report updates which track."""

@@ -1,0 +1,51 @@
+"""Gating: candidate track-report pairs from a spatial index, pruned by a chi-square gate.
+
+1. A k-d tree over the reports' horizontal positions answers, for every track, which reports
+   lie within a Euclidean radius ``r_i`` of its predicted position. The radius bounds the
+   Mahalanobis gate from outside: for a 2x2 innovation covariance ``S``,
+   ``νᵀS⁻¹ν ≤ γ  ⇒  |ν|² ≤ γ λ_max(S) ≤ γ trace(S)``, so
+   ``r_i² = γ (trace P_pos,i + max_j trace R_j)`` never drops a pair the gate would keep.
+   No dense tracks × reports loop exists anywhere.
+2. The exact gate ``d² = νᵀS⁻¹ν ≤ γ`` is then applied to the surviving pairs, with each
+   track predicted to each report's own time (see :mod:`skyfuse.track.tracker`).
+
+Chi-square thresholds come from :func:`chi2_gate` (closed form for 2 degrees of freedom).
+"""
+
+from __future__ import annotations
+
+from itertools import chain
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.spatial import cKDTree
+
+__all__ = ["candidate_pairs", "chi2_gate"]
+
+
+def chi2_gate(probability: float, dof: int) -> float:
+    """Threshold ``γ`` with ``P(χ²_dof ≤ γ) = probability``."""
+    if dof == 2:
+        return float(-2.0 * np.log1p(-probability))     # χ²₂ survival is exp(−γ/2)
+    from scipy.special import chdtri                      # inverse survival function
+
+    return float(chdtri(dof, 1.0 - probability))
+
+
+def candidate_pairs(
+    track_xy: NDArray[np.float64], radius_m: NDArray[np.float64], report_xy: NDArray[np.float64]
+) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """All (track, report) index pairs with ``|report − track| ≤ radius_m[track]``.
+
+    Pairs come out sorted by track, then report, whatever the input order.
+    """
+    k, m = len(track_xy), len(report_xy)
+    if k == 0 or m == 0:
+        e = np.empty(0, np.intp)
+        return e, e
+    tree = cKDTree(report_xy)
+    hits = tree.query_ball_point(track_xy, radius_m, return_sorted=True)
+    counts = np.fromiter(map(len, hits), np.intp, k)
+    reports = np.fromiter(chain.from_iterable(hits), np.intp, int(counts.sum()))
+    tracks = np.repeat(np.arange(k, dtype=np.intp), counts)
+    return tracks, reports

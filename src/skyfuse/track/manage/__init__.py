@@ -1,0 +1,1 @@
+"""Track management: initiation, confirmation, coasting and deletion."""

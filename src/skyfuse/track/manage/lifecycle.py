@@ -1,0 +1,59 @@
+"""Track life cycle by data time (never scan counts: sensors rotate at different rates).
+
+* tentative → confirmed: at least ``M`` reports within the first ``N`` expected updates
+  (expected updates are counted at the nominal revisit period ``revisit_s``: a track first
+  seen at ``t₀`` has had ``1 + round((t − t₀)/revisit_s)`` chances by time ``t``);
+  tentative tracks that used up their ``N`` chances are deleted.
+* confirmed → coasting: no report for ``coast_after_s``; coasting → confirmed on a report.
+* deleted: no report for ``delete_after_s`` (``delete_identified_after_s`` for tracks
+  holding a 24-bit address, which cooperative sensors keep reporting through gaps), or a
+  position uncertainty beyond ``max_position_sigma_m``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from skyfuse.track.table import TrackStatus, TrackTable
+
+__all__ = ["LifecycleRules", "advance_status"]
+
+
+@dataclass(frozen=True, slots=True)
+class LifecycleRules:
+    """Confirmation and deletion settings, all in seconds of data time."""
+
+    confirm_m: int = 3
+    confirm_n: int = 4
+    revisit_s: float = 1.0
+    coast_after_s: float = 1.5
+    delete_after_s: float = 5.0
+    delete_identified_after_s: float = 60.0
+    max_position_sigma_m: float = 5000.0
+
+
+def advance_status(
+    table: TrackTable, t_s: float, rules: LifecycleRules, position_var_m2: NDArray[np.float64]
+) -> NDArray[np.bool_]:
+    """Update ``table.status`` and ``table.quality`` in place at time ``t_s``.
+
+    ``position_var_m2[K]`` is each track's horizontal position variance (trace) predicted to
+    ``t_s``. Returns the mask of rows to keep.
+    """
+    st = table.status
+    age = t_s - table.t_s
+    chances = 1.0 + np.floor((t_s - table.t_first_s) / rules.revisit_s + 0.5)
+    table.quality[:] = np.minimum(1.0, table.n_updates / np.maximum(chances, 1.0))
+    tent = st == TrackStatus.TENTATIVE
+    confirm = tent & (table.n_updates >= rules.confirm_m)
+    st[confirm] = TrackStatus.CONFIRMED
+    expired_tentative = tent & ~confirm & (chances >= rules.confirm_n)
+    live = ~tent | confirm
+    st[live & (age > rules.coast_after_s)] = TrackStatus.COASTING
+    st[live & (age <= rules.coast_after_s)] = TrackStatus.CONFIRMED
+    limit = np.where(table.icao24 >= 0, rules.delete_identified_after_s, rules.delete_after_s)
+    lost = (age > limit) | (position_var_m2 > rules.max_position_sigma_m**2)
+    return ~(expired_tentative | lost)

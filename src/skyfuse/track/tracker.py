@@ -1,0 +1,398 @@
+"""The multi-sensor multi-target tracker: ``Tracker.step(batch)``.
+
+One step takes a :class:`~skyfuse.measure.MeasurementBatch` of any reports (several sensors,
+rotating radars: every report has its own time) and processes them in time order, in
+*groups*: the reports of one sensor within ``group_window_s`` of data time (plot files:
+one scan). For each group:
+
+1. **predict** every track to the group's time, for the spatial index only;
+2. **gate**: k-d tree candidates, then the exact chi-square gate with each track predicted
+   to each report's own time from its posterior;
+3. **associate**: reports carrying a 24-bit address go first to the track holding that
+   address (behind a loose sanity gate); the rest by global nearest neighbour on the sparse
+   costs (or JPDA per cluster), never pairing two different addresses;
+4. **update** the assigned tracks (Joseph-form Kalman/IMM update, EKF for polar plots);
+5. **initiate** tentative tracks from reports no track could use (two-point);
+6. **manage**: confirm, coast and delete by data time.
+
+The tracker never reads a clock: the same batches give the same tracks, whatever the order
+of reports within a batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
+
+from skyfuse.measure.batch import MeasKind, MeasurementBatch
+from skyfuse.track.associate.gating import candidate_pairs, chi2_gate
+from skyfuse.track.associate.gnn import gnn_assign
+from skyfuse.track.associate.identity import address_conflict, address_pairs
+from skyfuse.track.filters.base import MixtureState, ReportRows, TrackFilter
+from skyfuse.track.filters.kalman import linear_innovation
+from skyfuse.track.filters.kf import KalmanFilter
+from skyfuse.track.manage.initiate import InitiationPool, two_point_pairs, two_point_state
+from skyfuse.track.manage.lifecycle import LifecycleRules, advance_status
+from skyfuse.track.models.measurement import linearise, polar_to_cartesian
+from skyfuse.track.table import TrackStatus, TrackTable
+
+__all__ = ["Snapshot", "Tracker", "TrackerConfig"]
+
+F64 = NDArray[np.float64]
+I = NDArray[np.intp]
+
+
+@dataclass(frozen=True, slots=True)
+class TrackerConfig:
+    """Everything the tracker needs; every field has a sane default.
+
+    Times in seconds, distances in metres, densities per m².
+    """
+
+    filter: TrackFilter = field(default_factory=KalmanFilter)
+    association: Literal["gnn", "jpda"] = "gnn"
+    gate_probability: float = 0.9997
+    identity_gate_probability: float = 1.0 - 1e-9
+    identity_slack_m: float = 1000.0
+    pd: float = 0.9
+    clutter_density: float = 1e-8
+    max_speed_mps: float = 400.0
+    revisit_s: float = 1.0
+    group_window_s: float = 0.0
+    confirm_m: int = 3
+    confirm_n: int = 4
+    coast_after_s: float | None = None
+    delete_after_s: float | None = None
+    delete_identified_after_s: float | None = None
+    init_max_dt_s: float | None = None
+    max_position_sigma_m: float = 5000.0
+
+    def rules(self) -> LifecycleRules:
+        """The life-cycle rules, defaults scaled by the revisit period."""
+        r = self.revisit_s
+        delete = self.delete_after_s if self.delete_after_s is not None else 5.0 * r
+        return LifecycleRules(
+            confirm_m=self.confirm_m, confirm_n=self.confirm_n, revisit_s=r,
+            coast_after_s=self.coast_after_s if self.coast_after_s is not None else 1.5 * r,
+            delete_after_s=delete,
+            delete_identified_after_s=(self.delete_identified_after_s
+                                       if self.delete_identified_after_s is not None
+                                       else max(delete, 60.0)),
+            max_position_sigma_m=self.max_position_sigma_m)
+
+
+class Snapshot(NamedTuple):
+    """Tracks at one time: ids, status, combined state ``x[K,n]`` and ``P[K,n,n]``, identity."""
+
+    t_s: float
+    track_id: NDArray[np.int64]
+    status: NDArray[np.int8]
+    x: F64
+    P: F64
+    t_last_s: F64
+    icao24: NDArray[np.int32]
+    callsign: NDArray[np.bytes_]
+    mode3a: NDArray[np.int16]
+    alt_ft: F64
+    n_updates: NDArray[np.int32]
+    quality: NDArray[np.float32]
+    sensors: NDArray[np.int64]
+
+
+class _Pairs(NamedTuple):
+    """Gated (track, report) pairs with the track predicted to the report's time."""
+
+    track: I
+    report: I
+    predicted: MixtureState
+    d2: F64
+    cost: F64
+
+
+class Tracker:
+    """Deterministic multi-target tracker over :class:`MeasurementBatch` inputs."""
+
+    def __init__(self, config: TrackerConfig | None = None) -> None:
+        self.config = config or TrackerConfig()
+        f = self.config.filter
+        self.filter: TrackFilter = f
+        self.rules = self.config.rules()
+        self.tracks = TrackTable.empty(f.n_modes, f.ndim)
+        self.pool = InitiationPool.empty()
+        self.next_track_id = 1
+        self.time_s = -np.inf
+        self._gate = {m: chi2_gate(self.config.gate_probability, m) for m in (2, 3)}
+        self._id_gate = {m: chi2_gate(self.config.identity_gate_probability, m) for m in (2, 3)}
+        self._init_dt = (self.config.init_max_dt_s if self.config.init_max_dt_s is not None
+                         else 2.5 * self.config.revisit_s)
+
+    # ------------------------------------------------------------------------------------
+    def step(self, batch: MeasurementBatch) -> None:
+        """Process every valid report of ``batch``, in time order, group by group."""
+        batch = batch.take(batch.valid) if not batch.valid.all() else batch
+        if len(batch) == 0:
+            return
+        for group in self._groups(batch):
+            self._process(group)
+
+    def _groups(self, batch: MeasurementBatch) -> list[MeasurementBatch]:
+        """Split into groups: one sensor, one time window; canonical order inside.
+
+        Sorting on (time, sensor, z) makes the result independent of the input order.
+        A second report with the same address inside a group goes to a later group.
+        """
+        t = batch.t_s
+        w = self.config.group_window_s
+        bucket = np.floor(t / w) if w > 0 else t
+        icao = batch.icao24
+        if bucket.min() == bucket.max() and batch.sensor.min() == batch.sensor.max():
+            b = batch.take(np.lexsort((batch.z[:, 1], batch.z[:, 0], t)))
+            known = icao[icao >= 0]
+            if len(np.unique(known)) == len(known):       # one scan, no repeated address
+                return [b]
+        order = np.lexsort((batch.z[:, 1], batch.z[:, 0], t, icao, batch.sensor, bucket))
+        b = batch.take(order)
+        key_b, key_s, key_i = bucket[order], b.sensor, b.icao24
+        # occurrence rank of an address inside its (bucket, sensor): 0 for the first
+        same = np.zeros(len(b), np.bool_)
+        same[1:] = (key_b[1:] == key_b[:-1]) & (key_s[1:] == key_s[:-1]) & (key_i[1:] == key_i[:-1])
+        same &= key_i >= 0
+        rank = np.zeros(len(b), np.intp)
+        if same.any():
+            run_start = np.flatnonzero(~same)
+            idx = np.arange(len(b))
+            rank = idx - run_start[np.searchsorted(run_start, idx, "right") - 1]
+        gkey = np.stack([key_b, key_s.astype(np.float64), rank.astype(np.float64)], axis=1)
+        if len(b) == 1 or (np.all(gkey[1:] == gkey[:-1])):
+            return [b]
+        uniq, inv = np.unique(gkey, axis=0, return_inverse=True)
+        inv = inv.ravel()
+        first_t = np.full(len(uniq), np.inf)
+        np.minimum.at(first_t, inv, b.t_s)
+        group_order = np.lexsort((uniq[:, 2], uniq[:, 1], first_t))
+        rank_of = np.empty(len(uniq), np.intp)
+        rank_of[group_order] = np.arange(len(uniq))
+        gi = rank_of[inv]
+        o = np.argsort(gi, kind="stable")
+        b = b.take(o)
+        cuts = np.flatnonzero(np.diff(gi[o])) + 1
+        starts = np.concatenate([[0], cuts])
+        ends = np.concatenate([cuts, [len(b)]])
+        return [b.take(slice(s, e)) for s, e in zip(starts, ends, strict=True)]
+
+    # ------------------------------------------------------------------------------------
+    def _process(self, rep: MeasurementBatch) -> None:
+        """One group: predict, gate, associate, update, initiate, manage."""
+        t_now = float(rep.t_s.max())
+        xy, Rxy = _horizontal(rep)
+        pairs = self._gate_pairs(rep, xy, Rxy, t_now)
+        trk, rpt = self._associate(rep, pairs)
+        self._update(rep, pairs, trk, rpt)
+        used = np.zeros(len(rep), np.bool_)
+        used[pairs.report] = True                        # in some gate: not a new aircraft
+        used[rpt] = True
+        self._initiate(rep, xy, Rxy, ~used, t_now)
+        self._manage(t_now)
+        self.time_s = max(self.time_s, t_now)
+
+    def _gate_pairs(self, rep: MeasurementBatch, xy: F64, Rxy: F64, t_now: float) -> _Pairs:
+        """Candidate pairs from the k-d tree plus identity joins, with exact gating."""
+        tab = self.tracks
+        k = len(tab)
+        if k == 0:
+            e = np.empty(0, np.intp)
+            return _Pairs(e, e, MixtureState(*(a[:0] for a in tab.state)), np.empty(0),
+                          np.empty(0))
+        x, P = self.filter.combine(tab.state)
+        d = self.filter.d
+        dt = np.maximum(t_now - tab.t_s, 0.0)
+        pos = x[:, :2] + x[:, d:d + 2] * dt[:, None]
+        # trace of predicted position covariance, bounded from above (see gating.py)
+        tr_pp = np.trace(P[:, :2, :2], axis1=1, axis2=2)
+        tr_vv = np.trace(P[:, d:d + 2, d:d + 2], axis1=1, axis2=2)
+        tr_pv = np.trace(P[:, :2, d:d + 2], axis1=1, axis2=2)
+        q = _process_q(self.filter)
+        tr_pred = tr_pp + 2 * dt * np.abs(tr_pv) + dt**2 * tr_vv + 2 * q * dt**3 / 3 + 1.0
+        max_R = float(np.trace(Rxy, axis1=1, axis2=2).max())
+        radius = np.sqrt(self._gate[2] * (2.0 * tr_pred + 2.0 * max_R))
+        radius = np.minimum(radius, self.config.max_speed_mps * (dt + self.config.revisit_s)
+                            + 10.0 * np.sqrt(max_R) + 3.0 * np.sqrt(tr_pp))
+        t_k, r_k = candidate_pairs(pos, radius, xy)
+        t_i, r_i = address_pairs(tab.icao24, rep.icao24)
+        if len(t_i):
+            both = np.concatenate([t_k * (len(rep) + 1) + r_k, t_i * (len(rep) + 1) + r_i])
+            u = np.unique(both)
+            t_k, r_k = (u // (len(rep) + 1)).astype(np.intp), (u % (len(rep) + 1)).astype(np.intp)
+        if len(t_k) == 0:
+            e = np.empty(0, np.intp)
+            return _Pairs(e, e, MixtureState(*(a[:0] for a in tab.state)), np.empty(0),
+                          np.empty(0))
+        dt_pair = np.maximum(rep.t_s[r_k] - tab.t_s[t_k], 0.0)
+        pred = self.filter.predict(tab.state.take(t_k), dt_pair)
+        xp, Pp = self.filter.combine(pred)
+        d2 = np.empty(len(t_k))
+        cost = np.empty(len(t_k))
+        dof = np.empty(len(t_k), np.intp)
+        for kind in np.unique(rep.kind[r_k]):
+            s = np.flatnonzero(rep.kind[r_k] == kind)
+            j = r_k[s]
+            nu, H, R = linearise(int(kind), rep.z[j], rep.R[j], rep.origin_m[j], xp[s], d)
+            inn = linear_innovation(nu, Pp[s], H, R)
+            d2[s] = inn.d2
+            cost[s] = inn.d2 + inn.logdet_S               # −2 log N(ν; 0, S) + const
+            dof[s] = nu.shape[1]
+        gate = np.where(dof == 3, self._gate[3], self._gate[2])
+        same_id = (rep.icao24[r_k] >= 0) & (rep.icao24[r_k] == tab.icao24[t_k])
+        id_gate = np.where(dof == 3, self._id_gate[3], self._id_gate[2])
+        slack = np.linalg.norm(xy[r_k] - xp[:, :2], axis=1) <= self.config.identity_slack_m
+        keep = np.where(same_id, (d2 <= id_gate) | slack, d2 <= gate)
+        keep &= ~address_conflict(tab.icao24[t_k], rep.icao24[r_k])
+        s = np.flatnonzero(keep)
+        return _Pairs(t_k[s], r_k[s], pred.take(s), d2[s], cost[s])
+
+    def _associate(self, rep: MeasurementBatch, pairs: _Pairs) -> tuple[I, I]:
+        """Indices into ``pairs`` chosen, identity pairs first: (pair_idx, report idx)."""
+        k, m = len(self.tracks), len(rep)
+        same_id = (rep.icao24[pairs.report] >= 0) & (
+            rep.icao24[pairs.report] == self.tracks.icao24[pairs.track])
+        chosen = np.zeros(len(pairs.track), np.bool_)
+        if same_id.any():
+            s = np.flatnonzero(same_id)
+            pick = gnn_assign(pairs.track[s], pairs.report[s], pairs.cost[s], k, m)
+            chosen[s[pick]] = True
+        t_used = np.zeros(k, np.bool_)
+        r_used = np.zeros(m, np.bool_)
+        t_used[pairs.track[chosen]] = True
+        r_used[pairs.report[chosen]] = True
+        free = ~same_id & ~t_used[pairs.track] & ~r_used[pairs.report]
+        s = np.flatnonzero(free)
+        if len(s):
+            pick = gnn_assign(pairs.track[s], pairs.report[s], pairs.cost[s], k, m)
+            chosen[s[pick]] = True
+        idx = np.flatnonzero(chosen)
+        return idx, pairs.report[idx]
+
+    def _update(self, rep: MeasurementBatch, pairs: _Pairs, idx: I, rpt: I) -> None:
+        """Kalman/IMM update of the assigned tracks; identity and bookkeeping columns."""
+        if len(idx) == 0:
+            return
+        tab = self.tracks
+        trk = pairs.track[idx]
+        pred = pairs.predicted.take(idx)
+        for kind in np.unique(rep.kind[rpt]):
+            s = np.flatnonzero(rep.kind[rpt] == kind)
+            j = rpt[s]
+            post, _ = self.filter.update(
+                pred.take(s), ReportRows(int(kind), rep.z[j], rep.R[j], rep.origin_m[j]))
+            tab.state.xm[trk[s]] = post.xm
+            tab.state.Pm[trk[s]] = post.Pm
+            tab.state.mu[trk[s]] = post.mu
+        tab.t_s[trk] = np.maximum(tab.t_s[trk], rep.t_s[rpt])
+        tab.n_updates[trk] += 1
+        _copy_identity(tab, trk, rep, rpt)
+
+    def _initiate(self, rep: MeasurementBatch, xy: F64, Rxy: F64, free: NDArray[np.bool_],
+                  t_now: float) -> None:
+        """Pair unused reports with pooled ones into tentative tracks; pool the rest."""
+        pool = self.pool.since(t_now - self._init_dt)
+        fi = np.flatnonzero(free)
+        pi, ni = two_point_pairs(pool, rep.t_s[fi], rep.icao24[fi], xy[fi], Rxy[fi],
+                                 self.config.max_speed_mps, self._init_dt)
+        if len(ni):
+            f = self.filter
+            j = fi[ni]
+            x0, P0 = two_point_state(pool.xy[pi], pool.Rxy[pi], xy[j], Rxy[j],
+                                     rep.t_s[j] - pool.reports.t_s[pi], f.d,
+                                     rep.alt_ft[j] * 0.3048)
+            ids = np.arange(self.next_track_id, self.next_track_id + len(j), dtype=np.int64)
+            self.next_track_id += len(j)
+            born = TrackTable.new(ids, f.initial(x0, P0), rep.t_s[j], pool.reports.t_s[pi])
+            rows = np.arange(len(j))
+            _copy_identity(born, rows, pool.reports, pi)
+            _copy_identity(born, rows, rep, j)
+            self.tracks = self.tracks.extend(born)
+            pool.used[pi] = True
+            free = free.copy()
+            free[j] = False
+            fi = np.flatnonzero(free)
+        self.pool = pool.add(rep.take(fi), xy[fi], Rxy[fi])
+
+    def _manage(self, t_now: float) -> None:
+        """Confirm, coast, delete."""
+        tab = self.tracks
+        if len(tab) == 0:
+            return
+        _, P = self.filter.combine(tab.state)
+        d = self.filter.d
+        dt = np.maximum(t_now - tab.t_s, 0.0)
+        var = (np.trace(P[:, :2, :2], axis1=1, axis2=2)
+               + dt**2 * np.trace(P[:, d:d + 2, d:d + 2], axis1=1, axis2=2))
+        keep = advance_status(tab, t_now, self.rules, var)
+        if not keep.all():
+            self.tracks = tab.take(keep)
+
+    # ------------------------------------------------------------------------------------
+    def snapshot(self, t_s: float | None = None, include_tentative: bool = False) -> Snapshot:
+        """Confirmed and coasting tracks (and tentative ones if asked) predicted to ``t_s``.
+
+        ``t_s`` defaults to the latest report time seen. Tracks updated after ``t_s`` are
+        given at their own time (never retrodicted).
+        """
+        t = self.time_s if t_s is None else float(t_s)
+        tab = self.tracks
+        sel = np.flatnonzero(include_tentative | (tab.status != TrackStatus.TENTATIVE))
+        sel = sel[np.argsort(tab.track_id[sel], kind="stable")]
+        state = tab.state.take(sel)
+        dt = np.maximum(t - tab.t_s[sel], 0.0)
+        if len(sel) and dt.any():
+            state = self.filter.predict(state, dt)
+        x, P = self.filter.combine(state)
+        return Snapshot(t, tab.track_id[sel], tab.status[sel], x, P, tab.t_s[sel],
+                        tab.icao24[sel], tab.callsign[sel], tab.mode3a[sel], tab.alt_ft[sel],
+                        tab.n_updates[sel], tab.quality[sel], tab.sensors[sel])
+
+
+def _horizontal(rep: MeasurementBatch) -> tuple[F64, F64]:
+    """Horizontal position ``[M,2]`` and covariance ``[M,2,2]`` of every report.
+
+    Polar plots use the debiased converted measurement (models/measurement.py).
+    """
+    xy = rep.z[:, :2].copy()
+    R = rep.R[:, :2, :2].copy()
+    pol = np.flatnonzero(rep.kind == MeasKind.POLAR)
+    if len(pol):
+        cxy, cR = polar_to_cartesian(rep.z[pol, 0], rep.z[pol, 1], rep.R[pol, 0, 0],
+                                     rep.R[pol, 1, 1], rep.origin_m[pol])
+        xy[pol], R[pol] = cxy, cR
+    return xy, R
+
+
+def _process_q(f: TrackFilter) -> float:
+    """Largest acceleration PSD among the filter's motion models (for gate radii)."""
+    models = getattr(f, "models", None) or (getattr(f, "model", None),)
+    return max(float(getattr(m, "q", 1.0)) for m in models if m is not None)
+
+
+def _copy_identity(tab: TrackTable, rows: I, rep: MeasurementBatch, j: I) -> None:
+    """Carry identity fields that the reports ``j`` hold onto track rows ``rows``."""
+    tab.sensors[rows] |= np.left_shift(np.int64(1), (rep.sensor[j] % 63).astype(np.int64))
+    if not _has_identity(rep):
+        return
+    a = rep.icao24[j] >= 0
+    tab.icao24[rows[a]] = rep.icao24[j[a]]
+    tab.addr_type[rows[a]] = rep.addr_type[j[a]]
+    c = rep.callsign[j] != b""
+    tab.callsign[rows[c]] = rep.callsign[j[c]]
+    m = rep.mode3a[j] >= 0
+    tab.mode3a[rows[m]] = rep.mode3a[j[m]]
+    h = ~np.isnan(rep.alt_ft[j])
+    tab.alt_ft[rows[h]] = rep.alt_ft[j[h]]
+
+
+def _has_identity(rep: MeasurementBatch) -> bool:
+    """Whether any report carries an address, callsign, Mode 3/A code or altitude."""
+    return bool((rep.icao24 >= 0).any() or (rep.mode3a >= 0).any()
+                or (rep.callsign != b"").any() or not np.isnan(rep.alt_ft).all())
