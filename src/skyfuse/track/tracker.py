@@ -29,11 +29,12 @@ from numpy.typing import NDArray
 
 from skyfuse.measure.batch import MeasKind, MeasurementBatch
 from skyfuse.track.associate.gating import candidate_pairs, chi2_gate
-from skyfuse.track.associate.gnn import gnn_assign
+from skyfuse.track.associate.gnn import components, gnn_assign
 from skyfuse.track.associate.identity import address_conflict, address_pairs
+from skyfuse.track.associate.jpda import jpda_marginals, pda_combine
 from skyfuse.track.filters.base import MixtureState, ReportRows, TrackFilter
 from skyfuse.track.filters.kalman import linear_innovation
-from skyfuse.track.filters.kf import KalmanFilter
+from skyfuse.track.filters.kf import KalmanFilter, gaussian_loglik
 from skyfuse.track.manage.initiate import InitiationPool, two_point_pairs, two_point_state
 from skyfuse.track.manage.lifecycle import LifecycleRules, advance_status
 from skyfuse.track.models.measurement import linearise, polar_to_cartesian
@@ -110,6 +111,7 @@ class _Pairs(NamedTuple):
     predicted: MixtureState
     d2: F64
     cost: F64
+    loglik: F64
 
 
 class Tracker:
@@ -189,11 +191,16 @@ class Tracker:
         t_now = float(rep.t_s.max())
         xy, Rxy = _horizontal(rep)
         pairs = self._gate_pairs(rep, xy, Rxy, t_now)
-        trk, rpt = self._associate(rep, pairs)
-        self._update(rep, pairs, trk, rpt)
+        by_id, rest = self._associate_identity(rep, pairs)
+        if self.config.association == "jpda":
+            self._update(rep, pairs, by_id)
+            self._update_jpda(rep, pairs, rest, t_now)
+        else:
+            pick = gnn_assign(pairs.track[rest], pairs.report[rest], pairs.cost[rest],
+                              len(self.tracks), len(rep))
+            self._update(rep, pairs, np.concatenate([by_id, rest[pick]]))
         used = np.zeros(len(rep), np.bool_)
         used[pairs.report] = True                        # in some gate: not a new aircraft
-        used[rpt] = True
         self._initiate(rep, xy, Rxy, ~used, t_now)
         self._manage(t_now)
         self.time_s = max(self.time_s, t_now)
@@ -203,9 +210,7 @@ class Tracker:
         tab = self.tracks
         k = len(tab)
         if k == 0:
-            e = np.empty(0, np.intp)
-            return _Pairs(e, e, MixtureState(*(a[:0] for a in tab.state)), np.empty(0),
-                          np.empty(0))
+            return _empty_pairs(tab)
         x, P = self.filter.combine(tab.state)
         d = self.filter.d
         dt = np.maximum(t_now - tab.t_s, 0.0)
@@ -227,14 +232,13 @@ class Tracker:
             u = np.unique(both)
             t_k, r_k = (u // (len(rep) + 1)).astype(np.intp), (u % (len(rep) + 1)).astype(np.intp)
         if len(t_k) == 0:
-            e = np.empty(0, np.intp)
-            return _Pairs(e, e, MixtureState(*(a[:0] for a in tab.state)), np.empty(0),
-                          np.empty(0))
+            return _empty_pairs(tab)
         dt_pair = np.maximum(rep.t_s[r_k] - tab.t_s[t_k], 0.0)
         pred = self.filter.predict(tab.state.take(t_k), dt_pair)
         xp, Pp = self.filter.combine(pred)
         d2 = np.empty(len(t_k))
         cost = np.empty(len(t_k))
+        loglik = np.empty(len(t_k))
         dof = np.empty(len(t_k), np.intp)
         for kind in np.unique(rep.kind[r_k]):
             s = np.flatnonzero(rep.kind[r_k] == kind)
@@ -244,6 +248,9 @@ class Tracker:
             d2[s] = inn.d2
             cost[s] = inn.d2 + inn.logdet_S               # −2 log N(ν; 0, S) + const
             dof[s] = nu.shape[1]
+            loglik[s] = gaussian_loglik(inn.d2, inn.logdet_S, nu.shape[1])
+            if kind == MeasKind.POLAR:                    # density per (m·rad) → per m²
+                loglik[s] -= np.log(np.maximum(rep.z[j, 0], 1.0))
         gate = np.where(dof == 3, self._gate[3], self._gate[2])
         same_id = (rep.icao24[r_k] >= 0) & (rep.icao24[r_k] == tab.icao24[t_k])
         id_gate = np.where(dof == 3, self._id_gate[3], self._id_gate[2])
@@ -251,36 +258,35 @@ class Tracker:
         keep = np.where(same_id, (d2 <= id_gate) | slack, d2 <= gate)
         keep &= ~address_conflict(tab.icao24[t_k], rep.icao24[r_k])
         s = np.flatnonzero(keep)
-        return _Pairs(t_k[s], r_k[s], pred.take(s), d2[s], cost[s])
+        return _Pairs(t_k[s], r_k[s], pred.take(s), d2[s], cost[s], loglik[s])
 
-    def _associate(self, rep: MeasurementBatch, pairs: _Pairs) -> tuple[I, I]:
-        """Indices into ``pairs`` chosen, identity pairs first: (pair_idx, report idx)."""
+    def _associate_identity(self, rep: MeasurementBatch, pairs: _Pairs) -> tuple[I, I]:
+        """Identity first: pairs chosen by address, and the pairs left for kinematics.
+
+        Pairs whose report carries the track's own address are assigned first (optimally,
+        in case an address is duplicated); the kinematic pairs left are those whose track
+        and report are both still free. Returns indices into ``pairs``.
+        """
         k, m = len(self.tracks), len(rep)
         same_id = (rep.icao24[pairs.report] >= 0) & (
             rep.icao24[pairs.report] == self.tracks.icao24[pairs.track])
-        chosen = np.zeros(len(pairs.track), np.bool_)
-        if same_id.any():
-            s = np.flatnonzero(same_id)
-            pick = gnn_assign(pairs.track[s], pairs.report[s], pairs.cost[s], k, m)
-            chosen[s[pick]] = True
+        if not same_id.any():
+            return np.empty(0, np.intp), np.arange(len(pairs.track))
+        s = np.flatnonzero(same_id)
+        by_id = s[gnn_assign(pairs.track[s], pairs.report[s], pairs.cost[s], k, m)]
         t_used = np.zeros(k, np.bool_)
         r_used = np.zeros(m, np.bool_)
-        t_used[pairs.track[chosen]] = True
-        r_used[pairs.report[chosen]] = True
-        free = ~same_id & ~t_used[pairs.track] & ~r_used[pairs.report]
-        s = np.flatnonzero(free)
-        if len(s):
-            pick = gnn_assign(pairs.track[s], pairs.report[s], pairs.cost[s], k, m)
-            chosen[s[pick]] = True
-        idx = np.flatnonzero(chosen)
-        return idx, pairs.report[idx]
+        t_used[pairs.track[by_id]] = True
+        r_used[pairs.report[by_id]] = True
+        rest = np.flatnonzero(~same_id & ~t_used[pairs.track] & ~r_used[pairs.report])
+        return by_id, rest
 
-    def _update(self, rep: MeasurementBatch, pairs: _Pairs, idx: I, rpt: I) -> None:
-        """Kalman/IMM update of the assigned tracks; identity and bookkeeping columns."""
+    def _update(self, rep: MeasurementBatch, pairs: _Pairs, idx: I) -> None:
+        """Kalman/IMM update of tracks with their one chosen report (``pairs`` rows ``idx``)."""
         if len(idx) == 0:
             return
         tab = self.tracks
-        trk = pairs.track[idx]
+        trk, rpt = pairs.track[idx], pairs.report[idx]
         pred = pairs.predicted.take(idx)
         for kind in np.unique(rep.kind[rpt]):
             s = np.flatnonzero(rep.kind[rpt] == kind)
@@ -293,6 +299,36 @@ class Tracker:
         tab.t_s[trk] = np.maximum(tab.t_s[trk], rep.t_s[rpt])
         tab.n_updates[trk] += 1
         _copy_identity(tab, trk, rep, rpt)
+
+    def _update_jpda(self, rep: MeasurementBatch, pairs: _Pairs, sel: I, t_now: float) -> None:
+        """JPDA: association probabilities per cluster, then the PDA update of each track.
+
+        Tracks are predicted to the group time ``t_now`` (one prediction per track, as the
+        PDA mixture needs). Clusters of one pair use the closed-form PDAF weights; larger
+        ones :func:`~skyfuse.track.associate.jpda.jpda_marginals`.
+        """
+        if len(sel) == 0:
+            return
+        tab, cfg = self.tracks, self.config
+        tr, rp, ll = pairs.track[sel], pairs.report[sel], pairs.loglik[sel]
+        ut, lt = np.unique(tr, return_inverse=True)
+        beta, beta0 = _jpda_weights(lt, rp, ll, len(ut), len(rep), cfg)
+        dt = np.maximum(t_now - tab.t_s[ut], 0.0)
+        predicted = self.filter.predict(tab.state.take(ut), dt)
+        on_pair = predicted.take(lt)
+        post = MixtureState(on_pair.xm.copy(), on_pair.Pm.copy(), on_pair.mu.copy())
+        for kind in np.unique(rep.kind[rp]):
+            s = np.flatnonzero(rep.kind[rp] == kind)
+            j = rp[s]
+            p, _ = self.filter.update(
+                on_pair.take(s), ReportRows(int(kind), rep.z[j], rep.R[j], rep.origin_m[j]))
+            post.xm[s], post.Pm[s], post.mu[s] = p.xm, p.Pm, p.mu
+        merged = pda_combine(predicted, lt, post, beta, beta0)
+        tab.state.xm[ut], tab.state.Pm[ut], tab.state.mu[ut] = merged
+        tab.t_s[ut] = np.maximum(tab.t_s[ut], t_now)
+        tab.n_updates[ut] += 1
+        likely = beta > 0.5                              # identity from a clear winner only
+        _copy_identity(tab, tr[likely], rep, rp[likely])
 
     def _initiate(self, rep: MeasurementBatch, xy: F64, Rxy: F64, free: NDArray[np.bool_],
                   t_now: float) -> None:
@@ -353,6 +389,40 @@ class Tracker:
         return Snapshot(t, tab.track_id[sel], tab.status[sel], x, P, tab.t_s[sel],
                         tab.icao24[sel], tab.callsign[sel], tab.mode3a[sel], tab.alt_ft[sel],
                         tab.n_updates[sel], tab.quality[sel], tab.sensors[sel])
+
+
+def _jpda_weights(
+    lt: I, rp: I, ll: F64, nt: int, nm: int, cfg: TrackerConfig
+) -> tuple[F64, F64]:
+    """β per pair and β0 per track, cluster by cluster (one-pair clusters in closed form)."""
+    b = 1.0 - cfg.pd * cfg.gate_probability              # 1 − Pd Pg
+    g = cfg.pd * np.exp(ll) / cfg.clutter_density         # Pd N(ν;0,S) / λ
+    t_deg = np.bincount(lt, minlength=nt)
+    r_deg = np.bincount(rp, minlength=nm)
+    lone = (t_deg[lt] == 1) & (r_deg[rp] == 1)
+    beta = g / (b + g)                                    # PDAF, one report
+    beta0 = np.ones(nt)
+    beta0[lt[lone]] = b / (b + g[lone])
+    rest = np.flatnonzero(~lone)
+    if len(rest):
+        label = components(lt[rest], rp[rest], nt, nm)
+        order = np.argsort(label, kind="stable")
+        cuts = np.flatnonzero(np.diff(label[order])) + 1
+        for c in np.split(rest[order], cuts):
+            ct, it = np.unique(lt[c], return_inverse=True)
+            cr, ir = np.unique(rp[c], return_inverse=True)
+            bc, b0c = jpda_marginals(len(ct), len(cr), it, ir, ll[c], cfg.pd,
+                                     cfg.gate_probability, cfg.clutter_density)
+            beta[c] = bc
+            beta0[ct] = b0c
+    return beta, beta0
+
+
+def _empty_pairs(tab: TrackTable) -> _Pairs:
+    """No pairs."""
+    e = np.empty(0, np.intp)
+    f = np.empty(0)
+    return _Pairs(e, e, MixtureState(*(a[:0] for a in tab.state)), f, f, f)
 
 
 def _horizontal(rep: MeasurementBatch) -> tuple[F64, F64]:

@@ -27,7 +27,7 @@ def chi2_gate(probability: float, dof: int) -> float:
     """Threshold ``γ`` with ``P(χ²_dof ≤ γ) = probability``."""
     if dof == 2:
         return float(-2.0 * np.log1p(-probability))     # χ²₂ survival is exp(−γ/2)
-    from scipy.special import chdtri                      # inverse survival function
+    from scipy.special import chdtri  # inverse survival function
 
     return float(chdtri(dof, 1.0 - probability))
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["address_pairs", "address_conflict"]
+__all__ = ["address_conflict", "address_pairs"]
 
 I = NDArray[np.intp]
 

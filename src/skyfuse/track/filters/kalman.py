@@ -50,7 +50,7 @@ def inv_sym(S: F64) -> tuple[F64, F64]:
         return inv, np.log(det)
     if m == 1:
         return 1.0 / S, np.log(S[..., 0, 0])
-    sign, logdet = np.linalg.slogdet(S)
+    _, logdet = np.linalg.slogdet(S)
     return np.linalg.inv(S), logdet
 
 

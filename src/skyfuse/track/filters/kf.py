@@ -7,7 +7,7 @@ kind (exact for Cartesian reports, EKF for polar radar plots: see
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -32,7 +32,7 @@ def gaussian_loglik(d2: F64, logdet_S: F64, m: int) -> F64:
 class KalmanFilter:
     """Kalman filter over one motion model (default: NCV, q = 1 m²/s³, horizontal)."""
 
-    model: MotionModel = ConstantVelocity()
+    model: MotionModel = field(default_factory=ConstantVelocity)
 
     @property
     def n_modes(self) -> int:

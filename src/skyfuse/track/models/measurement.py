@@ -24,7 +24,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["linearise", "polar_h", "polar_jacobian", "polar_to_cartesian", "position_H", "wrap_angle"]
+__all__ = [
+    "linearise", "polar_h", "polar_jacobian", "polar_to_cartesian", "position_H", "wrap_angle",
+]
 
 F64 = NDArray[np.float64]
 
