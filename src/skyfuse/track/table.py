@@ -13,6 +13,7 @@ report's own time (rotating radars, several sensors) without drift.
 | t_first_s     | float64 | time of the first report of the track                            |
 | n_updates     | int32   | reports used (two-point initiation counts 2)                     |
 | quality       | float32 | updates received / updates expected at the revisit period (0..1) |
+| nis_sum       | float32 | sum of the normalised innovations d² = νᵀS⁻¹ν of its updates      |
 | icao24        | int32   | 24-bit address [-1]                                              |
 | addr_type     | int8    | :class:`~skyfuse.measure.AddressType`                            |
 | mode3a        | int16   | last Mode 3/A code [-1]                                          |
@@ -56,6 +57,7 @@ class TrackTable:
     t_first_s: NDArray[np.float64]
     n_updates: NDArray[np.int32]
     quality: NDArray[np.float32]
+    nis_sum: NDArray[np.float32]
     icao24: NDArray[np.int32]
     addr_type: NDArray[np.int8]
     mode3a: NDArray[np.int16]
@@ -81,6 +83,7 @@ class TrackTable:
             status=np.full(k, TrackStatus.TENTATIVE, np.int8),
             n_updates=np.full(k, 2, np.int32),
             quality=np.ones(k, np.float32),
+            nis_sum=np.zeros(k, np.float32),
             icao24=np.full(k, -1, np.int32),
             addr_type=np.zeros(k, np.int8),
             mode3a=np.full(k, -1, np.int16),

@@ -79,6 +79,7 @@ class TrackerConfig:
             confirm_m=self.confirm_m, confirm_n=self.confirm_n, revisit_s=r,
             coast_after_s=self.coast_after_s if self.coast_after_s is not None else 1.5 * r,
             delete_after_s=delete,
+            young_delete_after_s=min(delete, 3.0 * r),
             delete_identified_after_s=(self.delete_identified_after_s
                                        if self.delete_identified_after_s is not None
                                        else max(delete, 60.0)),
@@ -298,6 +299,7 @@ class Tracker:
             tab.state.mu[trk[s]] = post.mu
         tab.t_s[trk] = np.maximum(tab.t_s[trk], rep.t_s[rpt])
         tab.n_updates[trk] += 1
+        tab.nis_sum[trk] += pairs.d2[idx]
         _copy_identity(tab, trk, rep, rpt)
 
     def _update_jpda(self, rep: MeasurementBatch, pairs: _Pairs, sel: I, t_now: float) -> None:
@@ -327,6 +329,7 @@ class Tracker:
         tab.state.xm[ut], tab.state.Pm[ut], tab.state.mu[ut] = merged
         tab.t_s[ut] = np.maximum(tab.t_s[ut], t_now)
         tab.n_updates[ut] += 1
+        np.add.at(tab.nis_sum, ut[lt], beta * pairs.d2[sel])
         likely = beta > 0.5                              # identity from a clear winner only
         _copy_identity(tab, tr[likely], rep, rp[likely])
 

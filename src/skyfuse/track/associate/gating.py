@@ -1,8 +1,9 @@
 """Gating: candidate track-report pairs from a spatial index, pruned by a chi-square gate.
 
-1. A k-d tree over the reports' horizontal positions answers, for every track, which reports
-   lie within a Euclidean radius ``r_i`` of its predicted position. The radius bounds the
-   Mahalanobis gate from outside: for a 2x2 innovation covariance ``S``,
+1. A spatial index (a uniform grid, :mod:`.grid`) over the reports' positions answers, for
+   every track, which reports lie within a Euclidean radius ``r_i`` of its predicted
+   position. The radius bounds the Mahalanobis gate from outside: for a 2x2 innovation
+   covariance ``S``,
    ``νᵀS⁻¹ν ≤ γ  ⇒  |ν|² ≤ γ λ_max(S) ≤ γ trace(S)``, so
    ``r_i² = γ (trace P_pos,i + max_j trace R_j)`` never drops a pair the gate would keep.
    No dense tracks × reports loop exists anywhere.
@@ -14,11 +15,10 @@ Chi-square thresholds come from :func:`chi2_gate` (closed form for 2 degrees of 
 
 from __future__ import annotations
 
-from itertools import chain
-
 import numpy as np
 from numpy.typing import NDArray
-from scipy.spatial import cKDTree
+
+from skyfuse.track.associate.grid import pairs_within
 
 __all__ = ["candidate_pairs", "chi2_gate"]
 
@@ -39,13 +39,4 @@ def candidate_pairs(
 
     Pairs come out sorted by track, then report, whatever the input order.
     """
-    k, m = len(track_xy), len(report_xy)
-    if k == 0 or m == 0:
-        e = np.empty(0, np.intp)
-        return e, e
-    tree = cKDTree(report_xy)
-    hits = tree.query_ball_point(track_xy, radius_m, return_sorted=True)
-    counts = np.fromiter(map(len, hits), np.intp, k)
-    reports = np.fromiter(chain.from_iterable(hits), np.intp, int(counts.sum()))
-    tracks = np.repeat(np.arange(k, dtype=np.intp), counts)
-    return tracks, reports
+    return pairs_within(track_xy, radius_m, report_xy)

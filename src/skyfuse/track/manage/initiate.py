@@ -15,13 +15,12 @@ track: tentative tracks are only made from pairs that a real aircraft could have
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import chain
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.spatial import cKDTree
 
 from skyfuse.measure.batch import MeasurementBatch
+from skyfuse.track.associate.grid import pairs_within
 from skyfuse.track.associate.identity import address_conflict
 
 __all__ = ["InitiationPool", "two_point_pairs", "two_point_state"]
@@ -91,12 +90,9 @@ def two_point_pairs(
     var_p = pool.Rxy[:, 0, 0] + pool.Rxy[:, 1, 1]
     var_n = Rxy[:, 0, 0] + Rxy[:, 1, 1]
     radius = max_speed_mps * max_dt_s + 3.0 * np.sqrt(var_p.max() + var_n.max())
-    hits = cKDTree(pool.xy, balanced_tree=False).query_ball_point(xy, radius)
-    counts = np.fromiter(map(len, hits), np.intp, m)
-    if counts.sum() == 0:
+    ni, pi = pairs_within(xy, radius, pool.xy)
+    if len(ni) == 0:
         return e, e
-    pi = np.fromiter(chain.from_iterable(hits), np.intp, int(counts.sum()))
-    ni = np.repeat(np.arange(m, dtype=np.intp), counts)
     dt = t_s[ni] - pool.reports.t_s[pi]
     diff = xy[ni] - pool.xy[pi]
     dist2 = diff[:, 0] ** 2 + diff[:, 1] ** 2

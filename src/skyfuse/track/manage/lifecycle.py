@@ -2,12 +2,17 @@
 
 * tentative → confirmed: at least ``M`` reports within the first ``N`` expected updates
   (expected updates are counted at the nominal revisit period ``revisit_s``: a track first
-  seen at ``t₀`` has had ``1 + round((t − t₀)/revisit_s)`` chances by time ``t``);
-  tentative tracks that used up their ``N`` chances are deleted.
+  seen at ``t₀`` has had ``1 + round((t − t₀)/revisit_s)`` chances by time ``t``), and
+  reports that fit: the mean normalised innovation ``d²`` of the updates after the two
+  initiating reports at most ``confirm_nis_max`` (χ²₂ 99 %: a real target's ``d²`` is χ²₂,
+  a clutter plot's is spread over the whole gate). Tentative tracks that used up their
+  ``N`` chances are deleted.
 * confirmed → coasting: no report for ``coast_after_s``; coasting → confirmed on a report.
-* deleted: no report for ``delete_after_s`` (``delete_identified_after_s`` for tracks
-  holding a 24-bit address, which cooperative sensors keep reporting through gaps), or a
-  position uncertainty beyond ``max_position_sigma_m``.
+* deleted: no report for ``delete_after_s``; ``young_delete_after_s`` while the track has
+  fewer than ``young_updates`` reports (a false track dies fast, an established one
+  coasts); ``delete_identified_after_s`` for tracks holding a 24-bit address (cooperative
+  sensors keep reporting through gaps); or a position uncertainty beyond
+  ``max_position_sigma_m``.
 """
 
 from __future__ import annotations
@@ -31,6 +36,9 @@ class LifecycleRules:
     revisit_s: float = 1.0
     coast_after_s: float = 1.5
     delete_after_s: float = 5.0
+    young_delete_after_s: float = 3.0
+    young_updates: int = 6
+    confirm_nis_max: float = 9.21
     delete_identified_after_s: float = 60.0
     max_position_sigma_m: float = 5000.0
 
@@ -48,12 +56,15 @@ def advance_status(
     chances = 1.0 + np.floor((t_s - table.t_first_s) / rules.revisit_s + 0.5)
     table.quality[:] = np.minimum(1.0, table.n_updates / np.maximum(chances, 1.0))
     tent = st == TrackStatus.TENTATIVE
-    confirm = tent & (table.n_updates >= rules.confirm_m)
+    fitted = table.nis_sum <= rules.confirm_nis_max * np.maximum(table.n_updates - 2, 1)
+    confirm = tent & (table.n_updates >= rules.confirm_m) & fitted
     st[confirm] = TrackStatus.CONFIRMED
     expired_tentative = tent & ~confirm & (chances >= rules.confirm_n)
     live = ~tent | confirm
     st[live & (age > rules.coast_after_s)] = TrackStatus.COASTING
     st[live & (age <= rules.coast_after_s)] = TrackStatus.CONFIRMED
-    limit = np.where(table.icao24 >= 0, rules.delete_identified_after_s, rules.delete_after_s)
+    limit = np.where(table.icao24 >= 0, rules.delete_identified_after_s,
+                     np.where(table.n_updates < rules.young_updates, rules.young_delete_after_s,
+                              rules.delete_after_s))
     lost = (age > limit) | (position_var_m2 > rules.max_position_sigma_m**2)
     return ~(expired_tentative | lost)
