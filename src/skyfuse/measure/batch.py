@@ -6,22 +6,22 @@ reads them with numpy indexing.
 
 Columns (M reports; "absent" values in brackets):
 
-| column       | dtype       | shape    | meaning                                                     |
-|--------------|-------------|----------|-------------------------------------------------------------|
-| t_s          | float64     | M        | time of applicability, UTC epoch seconds (or scenario s)    |
-| sensor       | int32       | M        | sensor id (index into the caller's sensor registry)         |
-| source       | int8        | M        | :class:`SourceKind`, ordered by trust (readsb's idea)        |
-| kind         | int8        | M        | :class:`MeasKind`: how to read ``z`` and ``R``              |
-| z            | float64     | M, 3     | measurement vector, padded with NaN (see MeasKind)          |
-| R            | float64     | M, 3, 3  | measurement covariance, zero-padded                         |
-| origin_m     | float64     | M, 3     | sensor position in the local frame (polar plots), metres    |
-| icao24       | int32       | M        | 24-bit address [-1]                                         |
-| addr_type    | int8        | M        | :class:`AddressType` [NONE]                                 |
-| mode3a       | int16       | M        | Mode 3/A code as an integer 0..0o7777 [-1]; never identity  |
-| callsign     | S8          | M        | callsign, ASCII, space-trimmed [b""]                        |
-| alt_ft       | float64     | M        | barometric altitude, feet [NaN]                             |
-| nacp         | int8        | M        | ADS-B navigation accuracy category for position [-1]       |
-| valid        | bool        | M        | False: keep for bookkeeping, never use for tracking         |
+| column    | dtype   | shape   | meaning                                                    |
+|-----------|---------|---------|------------------------------------------------------------|
+| t_s       | float64 | M       | time of applicability, UTC epoch seconds (or scenario s)   |
+| sensor    | int32   | M       | sensor id (index into the caller's sensor registry)        |
+| source    | int8    | M       | :class:`SourceKind`, ordered by trust (readsb's idea)      |
+| kind      | int8    | M       | :class:`MeasKind`: how to read ``z`` and ``R``             |
+| z         | float64 | M, 3    | measurement vector, padded with NaN (see MeasKind)         |
+| R         | float64 | M, 3, 3 | measurement covariance, zero-padded                        |
+| origin_m  | float64 | M, 3    | sensor position in the local frame (polar plots), metres   |
+| icao24    | int32   | M       | 24-bit address [-1]                                        |
+| addr_type | int8    | M       | :class:`AddressType` [NONE]                                |
+| mode3a    | int16   | M       | Mode 3/A code as an integer 0..0o7777 [-1]; never identity |
+| callsign  | S8      | M       | callsign, ASCII, space-trimmed [b""]                       |
+| alt_ft    | float64 | M       | barometric altitude, feet [NaN]                            |
+| nacp      | int8    | M       | ADS-B navigation accuracy category for position [-1]       |
+| valid     | bool    | M       | False: keep for bookkeeping, never use for tracking        |
 
 Local frame: east-north-up metres about the system centre (``x`` east, ``y`` north).
 Polar azimuth: radians clockwise from north, as radars report it.

@@ -60,17 +60,21 @@ class InitiationPool:
                               self.used[cut])
 
     def add(self, reports: MeasurementBatch, xy: F64, Rxy: F64) -> InitiationPool:
-        """The pool with ``reports`` (not older than any pooled row) appended."""
+        """The pool with ``reports`` added, rows kept in time order (late reports too)."""
         if len(reports) == 0:
             return self
         order = np.argsort(reports.t_s, kind="stable")
         if len(self) == 0:
             return InitiationPool(reports.take(order), xy[order], Rxy[order],
                                   np.zeros(len(reports), np.bool_))
-        return InitiationPool(MeasurementBatch.concat([self.reports, reports.take(order)]),
+        pool = InitiationPool(MeasurementBatch.concat([self.reports, reports.take(order)]),
                               np.concatenate([self.xy, xy[order]]),
                               np.concatenate([self.Rxy, Rxy[order]]),
                               np.concatenate([self.used, np.zeros(len(reports), np.bool_)]))
+        if reports.t_s[order[0]] < self.reports.t_s[-1]:  # late reports: keep time order,
+            o = np.argsort(pool.reports.t_s, kind="stable")   # or since() cuts fresh rows
+            pool = InitiationPool(pool.reports.take(o), pool.xy[o], pool.Rxy[o], pool.used[o])
+        return pool
 
 
 def two_point_pairs(

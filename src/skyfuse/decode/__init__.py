@@ -1,0 +1,1 @@
+"""Decoding stage: raw frames → typed records (Mode S via rs1090)."""
