@@ -38,10 +38,12 @@ def pairs_within(query_xy: F64, radius: F64, point_xy: F64) -> tuple[I, I]:
     if nq == 0 or npt == 0:
         return e, e
     r = np.broadcast_to(np.asarray(radius, np.float64), (nq,))
-    h = max(float(np.percentile(r, 95)) if nq > 20 else float(r.max()), 1e-6)
-    origin = np.minimum(point_xy.min(axis=0), query_xy.min(axis=0))
-    extent = float(np.max(np.maximum(point_xy.max(axis=0), query_xy.max(axis=0)) - origin))
-    h = max(h, extent / 2.0**29)                          # cell indices stay below 2³⁰
+    k95 = (95 * (nq - 1)) // 100
+    h = float(np.partition(r, k95)[k95]) if nq > 20 else float(r.max())
+    lo_xy = np.minimum(point_xy.min(axis=0), query_xy.min(axis=0))
+    hi_xy = np.maximum(point_xy.max(axis=0), query_xy.max(axis=0))
+    h = max(h, float((hi_xy - lo_xy).max()) / 2.0**29, 1e-6)  # cell indices stay below 2³⁰
+    origin = lo_xy
     pc = np.floor((point_xy - origin) / h).astype(np.int64)
     pkey = _keys(pc[:, 0], pc[:, 1])
     order = np.argsort(pkey, kind="stable")
@@ -52,7 +54,7 @@ def pairs_within(query_xy: F64, radius: F64, point_xy: F64) -> tuple[I, I]:
     lo = np.searchsorted(skey, k9.ravel(), "left")
     n = np.searchsorted(skey, k9.ravel(), "right") - lo
     total = int(n.sum())
-    qi = np.repeat(np.tile(small, 9), n)
+    qi = np.repeat(np.broadcast_to(small, (9, len(small))).ravel(), n)
     start = np.repeat(lo - (np.cumsum(n) - n), n)
     pi = order[start + np.arange(total)]
     big = np.flatnonzero(r > h)
