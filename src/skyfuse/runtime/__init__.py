@@ -1,0 +1,1 @@
+"""Runtime: joins sources → decode → measure → track → TRACKS rows (``replay`` and ``run``)."""
