@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from skyfuse.measure.batch import MeasurementBatch
-from skyfuse.track.associate.grid import pairs_within
+from skyfuse.track.associate.gating import pairs_within
 from skyfuse.track.associate.identity import address_conflict
 
 __all__ = ["InitiationPool", "two_point_pairs", "two_point_state"]
