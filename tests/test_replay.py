@@ -14,7 +14,6 @@ from skyfuse.cli.main import main
 from skyfuse.ingest.beast import encode_beast
 from skyfuse.ingest.stream import read_file
 from skyfuse.measure.geodesy import LocalFrame
-from skyfuse.runtime.pipeline import plane_to_geodetic
 from skyfuse.runtime.tracks_csv import TRACKS_COLUMNS
 
 PCAP = Path(__file__).parent / "data" / "cat_034_048.pcap"
@@ -144,11 +143,11 @@ def test_unknown_input_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert main(["replay", str(tmp_path / "missing.avr"), "-o", str(tmp_path / "t.csv")]) == 2
 
 
-def test_plane_to_geodetic_inverts_the_measure_projection() -> None:
+def test_from_plane_inverts_the_measure_projection() -> None:
     frame = LocalFrame(49.0, 2.5)
     lat = np.array([49.0, 43.6, 40.0, 55.0])
     lon = np.array([2.5, 1.37, 10.0, -5.0])
-    enu = frame.to_enu(lat, lon, 0.0)
-    la, lo = plane_to_geodetic(frame, enu[:, 0], enu[:, 1])
+    xy = frame.to_plane(lat, lon)
+    la, lo = frame.from_plane(xy[:, 0], xy[:, 1])
     assert np.abs(la - lat).max() * 111e3 < 0.1
     assert np.abs(lo - lon).max() * 111e3 < 0.1

@@ -98,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"skyfuse: error: cannot load a command: {e}", file=sys.stderr)
         return 1
     prog = f"skyfuse {args.command}"
-    previous = _install_sigterm()
+    previous = _install_stop_signals()
     try:
         return int(args._run(args) or 0)
     except InputError as e:
@@ -119,13 +119,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     finally:
         if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+            signal.signal(signal.SIGTERM, previous[0])
+            signal.signal(signal.SIGINT, previous[1])
 
 
-def _install_sigterm() -> signal.Handlers | object | None:
-    """SIGTERM raises :class:`Interrupted`; returns the previous handler (None off-main)."""
+def _install_stop_signals() -> tuple[object, object] | None:
+    """SIGTERM raises :class:`Interrupted` and SIGINT ``KeyboardInterrupt``; returns the
+    previous handlers (None off the main thread).
+
+    SIGINT is set explicitly: a shell starts background jobs with SIGINT *ignored*, and
+    Python keeps an inherited "ignore", so ``kill -INT`` would not stop ``skyfuse run &``.
+    """
     try:
-        return signal.signal(signal.SIGTERM, _on_sigterm)
+        term = signal.signal(signal.SIGTERM, _on_sigterm)
+        return term, signal.signal(signal.SIGINT, signal.default_int_handler)
     except ValueError:                                   # not the main thread
         return None
 

@@ -53,14 +53,14 @@ def adsb_measurements(dec: DecodedBatch, frame: LocalFrame, default_nacp: int = 
     idx = np.flatnonzero(np.isfinite(dec.lat_deg) & np.isfinite(dec.lon_deg))
     if len(idx) == 0:
         return MeasurementBatch.empty()
-    enu = frame.to_enu(dec.lat_deg[idx], dec.lon_deg[idx], 0.0)
+    xy = frame.to_plane(dec.lat_deg[idx], dec.lon_deg[idx])
     nacp = dec.nacp[idx]
     sigma = nacp_sigma_m(nacp, default_nacp)
     valid = np.isfinite(sigma)
     sigma = np.where(valid, sigma, 1e6)
     src = SourceKind.MLAT if mlat else SourceKind.ADSB
     return MeasurementBatch.cartesian(
-        dec.t_s[idx], enu[:, :2], sigma,
+        dec.t_s[idx], xy, sigma,
         sensor=dec.sensor[idx], source=np.full(len(idx), src, np.int8),
         icao24=dec.icao24[idx], addr_type=dec.addr_type[idx], mode3a=dec.mode3a[idx],
         callsign=dec.callsign[idx], alt_ft=dec.alt_ft[idx], nacp=nacp, valid=valid)
@@ -89,11 +89,11 @@ def sbs_measurements(sbs: SbsBatch, frame: LocalFrame, sensor: int = 0,
     idx = np.flatnonzero(ok)
     if len(idx) == 0:
         return MeasurementBatch.empty()
-    enu = frame.to_enu(lat[idx], lon[idx], 0.0)
+    xy = frame.to_plane(lat[idx], lon[idx])
     icao = sbs.icao24[idx]
     sigma = nacp_sigma_m(np.full(len(idx), -1), default_nacp)
     return MeasurementBatch.cartesian(
-        sbs.t_s[idx], enu[:, :2], sigma, sensor=np.full(len(idx), sensor, np.int32),
+        sbs.t_s[idx], xy, sigma, sensor=np.full(len(idx), sensor, np.int32),
         source=np.full(len(idx), SourceKind.ADSB, np.int8), icao24=icao,
         addr_type=np.full(len(idx), AddressType.ICAO, np.int8),
         mode3a=np.array([sqs.get(a, -1) for a in icao.tolist()], np.int16),

@@ -37,6 +37,33 @@ class LocalFrame:
             np.asarray(h_m, np.float64), self.lat0_deg, self.lon0_deg, self.h0_m)
         return np.stack(np.broadcast_arrays(e, n, u), axis=-1).reshape(-1, 3)
 
+    def to_plane(self, lat_deg: ArrayLike, lon_deg: ArrayLike) -> NDArray[np.float64]:
+        """The tracker's horizontal plane: east/north of the point on the ellipsoid, [K, 2].
+
+        The up coordinate is dropped: it is far from 0 away from the centre (about −d²/2R,
+        −28 km at 600 km), which :meth:`from_plane` accounts for.
+        """
+        return self.to_enu(lat_deg, lon_deg, 0.0)[:, :2]
+
+    def from_plane(
+        self, east_m: ArrayLike, north_m: ArrayLike
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Inverse of :meth:`to_plane`: (lat_deg, lon_deg) of plane points on the ellipsoid.
+
+        Converting back with up = 0 would misplace a point by about ``d·u/R`` (2.6 km at
+        600 km), so the up coordinate is solved for: start from the sphere's ``−d²/2R`` and
+        correct twice by the resulting ellipsoidal height (each pass shrinks the error by the
+        square of the slope, ~d/R; millimetres within 1000 km).
+        """
+        e = np.asarray(east_m, np.float64)
+        n = np.asarray(north_m, np.float64)
+        up = -(e * e + n * n) / (2.0 * 6_371_000.0)
+        for _ in range(2):
+            _lat, _lon, h = self.to_geodetic(e, n, up)
+            up = up - h
+        lat, lon, _h = self.to_geodetic(e, n, up)
+        return lat, lon
+
     def to_geodetic(
         self, east_m: ArrayLike, north_m: ArrayLike, up_m: ArrayLike = 0.0
     ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:

@@ -152,7 +152,7 @@ def plots_to_measurements(
         lat, lon, _h = pymap3d.aer2geodetic(
             np.where(ok, theta, 0.0), np.degrees(np.where(ok, el, 0.0)),
             np.where(ok, rho, 0.0), s.lat_deg, s.lon_deg, s.height_m)
-        xy = frame.to_enu(lat, lon, 0.0)[:, :2]
+        xy = frame.to_plane(lat, lon)
         o = frame.to_enu(s.lat_deg, s.lon_deg, 0.0)[0]
         d = xy - o[:2]
         rng[rows] = np.where(ok, np.hypot(d[:, 0], d[:, 1]), np.nan)

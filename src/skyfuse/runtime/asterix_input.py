@@ -88,13 +88,13 @@ class AsterixInput:
             if len(ok) == 0:
                 continue
             frame = p.ensure_frame(rep.lat_deg[ok[0]], rep.lon_deg[ok[0]])
-            enu = frame.to_enu(rep.lat_deg[ok], rep.lon_deg[ok], 0.0)
+            xy = frame.to_plane(rep.lat_deg[ok], rep.lon_deg[ok])
             nacp = getattr(rep, "nacp", np.full(len(rep), -1, np.int8))[ok]
             atype = (_ATP_TYPE[np.clip(rep.address_type[ok], 0, 3)] if not mlat
                      else np.full(len(ok), AddressType.ICAO, np.int8))
             atype = np.where(rep.icao24[ok] >= 0, atype, AddressType.NONE)
             batch = MeasurementBatch.cartesian(
-                rep.t_s[ok], enu[:, :2], nacp_sigma_m(nacp),
+                rep.t_s[ok], xy, nacp_sigma_m(nacp),
                 sensor=self._sensor_of(rep.sac[ok], rep.sic[ok]),
                 source=np.full(len(ok), SourceKind.MLAT if mlat else SourceKind.ADSB, np.int8),
                 icao24=rep.icao24[ok], addr_type=atype, callsign=rep.callsign[ok],

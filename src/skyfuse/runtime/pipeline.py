@@ -34,8 +34,7 @@ from skyfuse.runtime.tracks_csv import TrackRows
 from skyfuse.track.filters.imm import imm_cv_ct
 from skyfuse.track.tracker import Tracker, TrackerConfig
 
-__all__ = ["Pipeline", "PipelineConfig", "PipelineCounters", "adsb_tracker_config",
-           "plane_to_geodetic"]
+__all__ = ["Pipeline", "PipelineConfig", "PipelineCounters", "adsb_tracker_config"]
 
 
 def adsb_tracker_config() -> TrackerConfig:
@@ -78,28 +77,6 @@ class PipelineCounters:
     steps: int = 0
     rows: int = 0
     late: int = 0
-
-
-def plane_to_geodetic(frame: LocalFrame, east_m: NDArray[np.float64],
-                      north_m: NDArray[np.float64]) -> tuple[NDArray[np.float64],
-                                                            NDArray[np.float64]]:
-    """Inverse of the measure stage's projection: (east, north) of a point *on the ellipsoid*.
-
-    Reports enter the tracker as the east/north of ``to_enu(lat, lon, 0)``, dropping the
-    up coordinate, which is far from 0 away from the centre (−d²/2R: −28 km at 600 km).
-    Converting back with up = 0 would misplace a point by about ``d·u/R`` (2.6 km at
-    600 km), so the up coordinate is solved for: start from the sphere's ``−d²/2R`` and
-    correct twice by the resulting ellipsoidal height (each pass shrinks the error by the
-    square of the slope, ~d/R; millimetres within 1000 km).
-    """
-    e = np.asarray(east_m, np.float64)
-    n = np.asarray(north_m, np.float64)
-    up = -(e * e + n * n) / (2.0 * 6_371_000.0)
-    for _ in range(2):
-        lat, lon, h = frame.to_geodetic(e, n, up)
-        up = up - h
-    lat, lon, _h = frame.to_geodetic(e, n, up)
-    return lat, lon
 
 
 class Pipeline:
@@ -182,19 +159,21 @@ class Pipeline:
         watermark = self._t_max - self.config.reorder_s
         if watermark < self._step_end:
             return
-        pending = MeasurementBatch.concat(self._pending)
+        pending = MeasurementBatch.concat(self._pending).sorted_by_time()
+        t = pending.t_s
         s = self.config.step_s
-        while self._step_end <= watermark and len(pending):
+        start = 0                                        # pending[start:] is not stepped yet
+        while self._step_end <= watermark and start < len(t):
             end = self._step_end
-            first = float(pending.t_s.min())
-            if first >= end:                             # jump over empty windows
-                end = self._step_end = (np.floor(first / s) + 1.0) * s
+            if t[start] >= end:                          # jump over empty windows
+                end = self._step_end = (np.floor(t[start] / s) + 1.0) * s
                 if end > watermark:
                     break
-            now = pending.t_s < end
-            self._step(pending.take(now))
-            pending = pending.take(~now)
+            stop = int(np.searchsorted(t, end, "left"))
+            self._step(pending.take(slice(start, stop)))
+            start = stop
             self._step_end = end + s
+        pending = pending.take(slice(start, None))
         self._pending = [pending] if len(pending) else []
         self.flush_rows()
 
@@ -246,7 +225,7 @@ class Pipeline:
         cols = [np.concatenate(c) for c in zip(*self._out, strict=True)]
         self._out = []
         t, ids, status, e, n, alt, icao, call, vx, vy = cols
-        lat, lon = plane_to_geodetic(self.frame, e, n)
+        lat, lon = self.frame.from_plane(e, n)
         rows = TrackRows(t_s=t, track_id=ids, status=status, lat_deg=lat, lon_deg=lon,
                          alt_ft=alt, icao24=icao, callsign=call, vx_mps=vx, vy_mps=vy)
         self.counters.rows += len(rows)

@@ -9,6 +9,7 @@ report's own time (rotating radars, several sensors) without drift.
 | track_id      | int64   | stable track number, never reused                               |
 | status        | int8    | :class:`TrackStatus`                                             |
 | state         |         | filter mixture ``xm[K,r,n]``, ``Pm[K,r,n,n]``, ``mu[K,r]``       |
+| x, P          | float64 | its moment-matched single Gaussian ``x[K,n]``, ``P[K,n,n]``       |
 | t_s           | float64 | time of the posterior (last update)                              |
 | t_first_s     | float64 | time of the first report of the track                            |
 | n_updates     | int32   | reports used (two-point initiation counts 2)                     |
@@ -53,6 +54,8 @@ class TrackTable:
     track_id: NDArray[np.int64]
     status: NDArray[np.int8]
     state: MixtureState
+    x: NDArray[np.float64]
+    P: NDArray[np.float64]
     t_s: NDArray[np.float64]
     t_first_s: NDArray[np.float64]
     n_updates: NDArray[np.int32]
@@ -72,12 +75,15 @@ class TrackTable:
             track_id=np.empty(0, np.int64),
             state=MixtureState(np.empty((0, n_modes, ndim)),
                                np.empty((0, n_modes, ndim, ndim)), np.empty((0, n_modes))),
+            x=np.empty((0, ndim)), P=np.empty((0, ndim, ndim)),
             t_s=np.empty(0), t_first_s=np.empty(0))
 
     @classmethod
-    def new(cls, track_id: NDArray[np.int64], state: MixtureState, t_s: NDArray[np.float64],
-            t_first_s: NDArray[np.float64], **columns: NDArray) -> TrackTable:
-        """Tentative tracks with the given state; identity columns default to absent."""
+    def new(cls, track_id: NDArray[np.int64], state: MixtureState, x: NDArray[np.float64],
+            P: NDArray[np.float64], t_s: NDArray[np.float64], t_first_s: NDArray[np.float64],
+            **columns: NDArray) -> TrackTable:
+        """Tentative tracks with the given filter state and its combined ``x``, ``P``;
+        identity columns default to absent."""
         k = len(track_id)
         base = dict(
             status=np.full(k, TrackStatus.TENTATIVE, np.int8),
@@ -94,8 +100,9 @@ class TrackTable:
         for name, val in columns.items():
             base[name] = np.asarray(val).astype(base[name].dtype, copy=True)
         return cls(track_id=np.asarray(track_id, np.int64), state=state,
-                   t_s=np.asarray(t_s, np.float64), t_first_s=np.asarray(t_first_s, np.float64),
-                   **base)
+                   x=np.array(x, np.float64), P=np.array(P, np.float64),
+                   t_s=np.asarray(t_s, np.float64),
+                   t_first_s=np.asarray(t_first_s, np.float64), **base)
 
     def __len__(self) -> int:
         return len(self.track_id)

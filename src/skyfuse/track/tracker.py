@@ -31,7 +31,6 @@ from skyfuse.measure.batch import MeasKind, MeasurementBatch
 from skyfuse.track.associate.gating import candidate_pairs, chi2_gate
 from skyfuse.track.associate.gnn import components, gnn_assign
 from skyfuse.track.associate.identity import address_conflict, address_pairs
-from skyfuse.track.associate.jpda import jpda_marginals, pda_combine
 from skyfuse.track.filters.base import MixtureState, ReportRows, TrackFilter
 from skyfuse.track.filters.kalman import linear_innovation
 from skyfuse.track.filters.kf import KalmanFilter, gaussian_loglik
@@ -127,6 +126,7 @@ class Tracker:
         self.pool = InitiationPool.empty()
         self.next_track_id = 1
         self.time_s = -np.inf
+        self._identity = False                           # the current group has identity fields
         self._gate = {m: chi2_gate(self.config.gate_probability, m) for m in (2, 3)}
         self._id_gate = {m: chi2_gate(self.config.identity_gate_probability, m) for m in (2, 3)}
         self._init_dt = (self.config.init_max_dt_s if self.config.init_max_dt_s is not None
@@ -190,6 +190,7 @@ class Tracker:
     def _process(self, rep: MeasurementBatch) -> None:
         """One group: predict, gate, associate, update, initiate, manage."""
         t_now = float(rep.t_s.max())
+        self._identity = _has_identity(rep)
         xy, Rxy = _horizontal(rep)
         pairs = self._gate_pairs(rep, xy, Rxy, t_now)
         by_id, rest = self._associate_identity(rep, pairs)
@@ -212,7 +213,7 @@ class Tracker:
         k = len(tab)
         if k == 0:
             return _empty_pairs(tab)
-        x, P = self.filter.combine(tab.state)
+        x, P = tab.x, tab.P
         d = self.filter.d
         dt = np.maximum(t_now - tab.t_s, 0.0)
         pos = x[:, :2] + x[:, d:d + 2] * dt[:, None]
@@ -297,10 +298,11 @@ class Tracker:
             tab.state.xm[trk[s]] = post.xm
             tab.state.Pm[trk[s]] = post.Pm
             tab.state.mu[trk[s]] = post.mu
+            tab.x[trk[s]], tab.P[trk[s]] = self.filter.combine(post)
         tab.t_s[trk] = np.maximum(tab.t_s[trk], rep.t_s[rpt])
         tab.n_updates[trk] += 1
         tab.nis_sum[trk] += pairs.d2[idx]
-        _copy_identity(tab, trk, rep, rpt)
+        _copy_identity(tab, trk, rep, rpt, self._identity)
 
     def _update_jpda(self, rep: MeasurementBatch, pairs: _Pairs, sel: I, t_now: float) -> None:
         """JPDA: association probabilities per cluster, then the PDA update of each track.
@@ -311,6 +313,8 @@ class Tracker:
         """
         if len(sel) == 0:
             return
+        from skyfuse.track.associate.jpda import pda_combine  # only when JPDA is chosen
+
         tab, cfg = self.tracks, self.config
         tr, rp, ll = pairs.track[sel], pairs.report[sel], pairs.loglik[sel]
         ut, lt = np.unique(tr, return_inverse=True)
@@ -327,11 +331,12 @@ class Tracker:
             post.xm[s], post.Pm[s], post.mu[s] = p.xm, p.Pm, p.mu
         merged = pda_combine(predicted, lt, post, beta, beta0)
         tab.state.xm[ut], tab.state.Pm[ut], tab.state.mu[ut] = merged
+        tab.x[ut], tab.P[ut] = self.filter.combine(merged)
         tab.t_s[ut] = np.maximum(tab.t_s[ut], t_now)
         tab.n_updates[ut] += 1
         np.add.at(tab.nis_sum, ut[lt], beta * pairs.d2[sel])
         likely = beta > 0.5                              # identity from a clear winner only
-        _copy_identity(tab, tr[likely], rep, rp[likely])
+        _copy_identity(tab, tr[likely], rep, rp[likely], self._identity)
 
     def _initiate(self, rep: MeasurementBatch, xy: F64, Rxy: F64, free: NDArray[np.bool_],
                   t_now: float) -> None:
@@ -348,23 +353,24 @@ class Tracker:
                                      rep.alt_ft[j] * 0.3048)
             ids = np.arange(self.next_track_id, self.next_track_id + len(j), dtype=np.int64)
             self.next_track_id += len(j)
-            born = TrackTable.new(ids, f.initial(x0, P0), rep.t_s[j], pool.reports.t_s[pi])
+            born = TrackTable.new(ids, f.initial(x0, P0), x0, P0, rep.t_s[j],
+                                  pool.reports.t_s[pi])
             rows = np.arange(len(j))
-            _copy_identity(born, rows, pool.reports, pi)
-            _copy_identity(born, rows, rep, j)
+            _copy_identity(born, rows, pool.reports, pi, pool.identity)
+            _copy_identity(born, rows, rep, j, self._identity)
             self.tracks = self.tracks.extend(born)
             pool.used[pi] = True
             free = free.copy()
             free[j] = False
             fi = np.flatnonzero(free)
-        self.pool = pool.add(rep.take(fi), xy[fi], Rxy[fi])
+        self.pool = pool.add(rep.take(fi), xy[fi], Rxy[fi], self._identity)
 
     def _manage(self, t_now: float) -> None:
         """Confirm, coast, delete."""
         tab = self.tracks
         if len(tab) == 0:
             return
-        _, P = self.filter.combine(tab.state)
+        P = tab.P
         d = self.filter.d
         dt = np.maximum(t_now - tab.t_s, 0.0)
         var = (np.trace(P[:, :2, :2], axis1=1, axis2=2)
@@ -384,11 +390,12 @@ class Tracker:
         tab = self.tracks
         sel = np.flatnonzero(include_tentative | (tab.status != TrackStatus.TENTATIVE))
         sel = sel[np.argsort(tab.track_id[sel], kind="stable")]
-        state = tab.state.take(sel)
-        dt = np.maximum(t - tab.t_s[sel], 0.0)
-        if len(sel) and dt.any():
-            state = self.filter.predict(state, dt)
-        x, P = self.filter.combine(state)
+        x, P = tab.x[sel], tab.P[sel]
+        dt = t - tab.t_s[sel]
+        ahead = np.flatnonzero(dt > 0)                   # coasting: predict; others as is
+        if len(ahead):
+            moved = self.filter.predict(tab.state.take(sel[ahead]), dt[ahead])
+            x[ahead], P[ahead] = self.filter.combine(moved)
         return Snapshot(t, tab.track_id[sel], tab.status[sel], x, P, tab.t_s[sel],
                         tab.icao24[sel], tab.callsign[sel], tab.mode3a[sel], tab.alt_ft[sel],
                         tab.n_updates[sel], tab.quality[sel], tab.sensors[sel])
@@ -408,6 +415,8 @@ def _jpda_weights(
     beta0[lt[lone]] = b / (b + g[lone])
     rest = np.flatnonzero(~lone)
     if len(rest):
+        from skyfuse.track.associate.jpda import jpda_marginals
+
         label = components(lt[rest], rp[rest], nt, nm)
         order = np.argsort(label, kind="stable")
         cuts = np.flatnonzero(np.diff(label[order])) + 1
@@ -449,10 +458,15 @@ def _process_q(f: TrackFilter) -> float:
     return max(float(getattr(m, "q", 1.0)) for m in models if m is not None)
 
 
-def _copy_identity(tab: TrackTable, rows: I, rep: MeasurementBatch, j: I) -> None:
-    """Carry identity fields that the reports ``j`` hold onto track rows ``rows``."""
+def _copy_identity(tab: TrackTable, rows: I, rep: MeasurementBatch, j: I,
+                   identity: bool = True) -> None:
+    """Carry identity fields that the reports ``j`` hold onto track rows ``rows``.
+
+    ``identity=False`` (no report of ``rep`` carries any identity field) skips all but the
+    sensor bookkeeping.
+    """
     tab.sensors[rows] |= np.left_shift(np.int64(1), (rep.sensor[j] % 63).astype(np.int64))
-    if not _has_identity(rep):
+    if not identity:
         return
     a = rep.icao24[j] >= 0
     tab.icao24[rows[a]] = rep.icao24[j[a]]

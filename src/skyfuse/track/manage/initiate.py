@@ -40,6 +40,7 @@ class InitiationPool:
     xy: F64
     Rxy: F64
     used: NDArray[np.bool_]
+    identity: bool = False                                # any row with identity fields
 
     @classmethod
     def empty(cls) -> InitiationPool:
@@ -57,23 +58,29 @@ class InitiationPool:
             return self
         cut = slice(first, None)
         return InitiationPool(self.reports.take(cut), self.xy[cut], self.Rxy[cut],
-                              self.used[cut])
+                              self.used[cut], self.identity and len(self.xy) > first)
 
-    def add(self, reports: MeasurementBatch, xy: F64, Rxy: F64) -> InitiationPool:
-        """The pool with ``reports`` added, rows kept in time order (late reports too)."""
+    def add(self, reports: MeasurementBatch, xy: F64, Rxy: F64,
+            identity: bool = True) -> InitiationPool:
+        """The pool with ``reports`` added, rows kept in time order (late reports too).
+
+        ``identity``: whether any of ``reports`` carries identity fields.
+        """
         if len(reports) == 0:
             return self
         order = np.argsort(reports.t_s, kind="stable")
         if len(self) == 0:
             return InitiationPool(reports.take(order), xy[order], Rxy[order],
-                                  np.zeros(len(reports), np.bool_))
+                                  np.zeros(len(reports), np.bool_), identity)
         pool = InitiationPool(MeasurementBatch.concat([self.reports, reports.take(order)]),
                               np.concatenate([self.xy, xy[order]]),
                               np.concatenate([self.Rxy, Rxy[order]]),
-                              np.concatenate([self.used, np.zeros(len(reports), np.bool_)]))
+                              np.concatenate([self.used, np.zeros(len(reports), np.bool_)]),
+                              self.identity or identity)
         if reports.t_s[order[0]] < self.reports.t_s[-1]:  # late reports: keep time order,
             o = np.argsort(pool.reports.t_s, kind="stable")   # or since() cuts fresh rows
-            pool = InitiationPool(pool.reports.take(o), pool.xy[o], pool.Rxy[o], pool.used[o])
+            pool = InitiationPool(pool.reports.take(o), pool.xy[o], pool.Rxy[o], pool.used[o],
+                                  pool.identity)
         return pool
 
 
