@@ -144,3 +144,42 @@ def tshark_records(tshark: str, pcap: Path, ports: tuple[int, ...]) -> list[dict
                         rec[k.split("_", 1)[1]] = v
                 recs.append(rec)
     return recs
+
+
+def cat048_block(plots: list[dict[str, Any]]) -> bytes:
+    """One CAT048 1.31 block encoded with libasterix, one record per dict with keys ``sac``,
+    ``sic``, ``tod_s``, ``rho_nm``, ``theta_deg`` and optionally ``icao24``, ``fl``,
+    ``mode3a``, ``callsign``, ``trn``."""
+    import asterix.generated as gen
+
+    C = gen.Cat_048_1_31
+    recs = []
+    for p in plots:
+        items: dict[str, Any] = {
+            "010": (("SAC", p["sac"]), ("SIC", p["sic"])),
+            "140": (p["tod_s"], "s"),
+            "020": ((5, 0, 0, 0, 0, None),),  # TYP 5: Mode S roll-call + PSR; trailing FX
+            "040": (("RHO", (p["rho_nm"], "NM")), ("THETA", (p["theta_deg"], "°"))),
+        }
+        if "mode3a" in p:
+            items["070"] = (0, 0, 0, 0, ("MODE3A", p["mode3a"]))
+        if "fl" in p:
+            items["090"] = (("V", 0), ("G", 0), ("FL", (p["fl"], "FL")))
+        if "icao24" in p:
+            items["220"] = p["icao24"]
+        if "callsign" in p:
+            items["240"] = p["callsign"]
+        if "trn" in p:
+            items["161"] = (0, ("TRN", p["trn"]))
+        recs.append(C.cv_record.create(items))
+    return bytes(C.create(recs).unparse().to_bytes())
+
+
+def cat034_north_marker(sac: int, sic: int, tod_s: float, period_s: float = 4.0) -> bytes:
+    """One CAT034 1.29 north-marker block (message type 1) with the rotation period."""
+    import asterix.generated as gen
+
+    C = gen.Cat_034_1_29
+    rec = C.cv_record.create({"010": (("SAC", sac), ("SIC", sic)), "000": 1,
+                              "030": (tod_s, "s"), "041": (period_s, "s")})
+    return bytes(C.create([rec]).unparse().to_bytes())

@@ -92,9 +92,9 @@ def test_dedup_keeps_receivers() -> None:
     both = [f for f in frames for _ in range(2)]
     out = dec.decode(np.repeat(t, 2) + np.tile([0.0, 0.01], 50), both,
                      np.tile(np.array([0, 3], np.int32), 50))
-    assert len(out) == 50 and (out.heard_by == 0b1001).all()
+    assert len(out) == 50 and (out.receivers == 0b1001).all()
     again = dec.decode(t + 100, frames, 1)
-    assert len(again) == 50 and (again.heard_by == 0b10).all()
+    assert len(again) == 50 and (again.receivers == 0b10).all()
 
 
 def test_unknown_address_reply_not_trusted() -> None:
@@ -123,3 +123,21 @@ def test_cpr_local_and_surface() -> None:
     assert cpr.nl(0.0) == 59 and cpr.nl(87.0) == 2 and cpr.nl(89.0) == 1
     g = cpr.global_surface(93000, 51372, 74158, 50194, True, 52.0, 4.0)
     assert g is None or (abs(g[1] - 4.0) <= 45.0 and 0 <= g[0] <= 90)
+
+
+def test_receivers_of_a_copy_in_a_later_call_and_same_feed_repeats() -> None:
+    b = AvrParser().feed(AFR_AVR.read_bytes())
+    df17 = next(f for f in b.data if f[0] >> 3 == 17)
+    df4 = next(f for f in b.data if f[0] >> 3 == 4)
+    dec = ModeSDecoder()
+    first = dec.decode(np.array([0.0, 0.0]), [df17, df4], 2)
+    assert (first.receivers == 0b100).all()
+    # the copies of other feeds, in the next call: dropped, their bits set in place
+    again = dec.decode(np.array([0.01, 0.01]), [df17, df4], np.array([0, 5], np.int32))
+    assert len(again) == 0 and dec.counters.duplicates == 2
+    assert first.receivers.tolist() == [0b101, 0b100100]
+    # the same feed again: a squitter within the window is one transmission seen twice,
+    # a reply (DF4) answers another interrogation and is kept; at the same time: a copy
+    rep = dec.decode(np.array([0.1, 0.1, 0.1]), [df17, df4, df4], 2)
+    assert [f[0] >> 3 for f in rep.frame] == [4]
+    assert rep.receivers.tolist() == [0b100] and dec.counters.duplicates == 4

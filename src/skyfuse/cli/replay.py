@@ -2,8 +2,13 @@
 
 Each file is one feed (sensor id = its position on the command line), read chunk by chunk
 through the same pipeline as ``skyfuse run`` (:mod:`skyfuse.runtime.pipeline`), as fast as
-possible or at ``--speed`` times the recorded rate. Times: UTC when the recording carries
-them (SBS, GPS-stamped Beast, pcap), else seconds since the first frame (``--t0`` anchors).
+possible or at ``--speed`` times the recorded rate. Several files are simultaneous
+recordings: they are merged in data time (:mod:`skyfuse.runtime.merge`, a k-way merge
+holding one chunk per file), so that reports reach the tracker in time order; a frame
+heard by several receivers is kept once, with the set of files that heard it.
+Times: UTC when the recording carries them (SBS, GPS-stamped Beast, pcap), else seconds
+since the first frame (``--t0`` anchors); a relative 12 MHz counter starts at its own
+file's first frame, so relative recordings are aligned at their first frames.
 A progress bar (bytes read) goes to stderr when it is a terminal.
 """
 
@@ -13,13 +18,18 @@ import math
 import sys
 import time
 from argparse import ArgumentParser, Namespace
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from skyfuse.cli.decode import parse_latlon
 from skyfuse.cli.errors import InputError, UsageError
 from skyfuse.runtime.pipeline import Pipeline, PipelineConfig
 from skyfuse.runtime.tracks_csv import TracksWriter
+
+if TYPE_CHECKING:
+    from skyfuse.runtime.asterix_input import AsterixInput
+    from skyfuse.runtime.merge import Piece
 
 __all__ = ["HELP", "add_arguments", "open_output", "run"]
 
@@ -96,40 +106,54 @@ class _Pacer:
             time.sleep(delay)
 
 
-def _replay_modes(path: str, fmt: str, sensor: int, pipe: Pipeline, args: Namespace,
-                  pacer: _Pacer, progress: object) -> None:
-    import numpy as np
-
+def _modes_source(path: str, fmt: str, args: Namespace, read: list[int],
+                  slot: int) -> Iterator[Piece]:
+    """Pieces of one Mode S recording (its own timebase); bytes read so far in ``read``."""
     from skyfuse.ingest.frames import FrameBatch
     from skyfuse.ingest.sbs import SbsBatch
     from skyfuse.ingest.stream import read_file
     from skyfuse.ingest.timebase import Timebase, TimeMode
+    from skyfuse.runtime.merge import FramePiece, SbsPiece
 
     timebase = Timebase(TimeMode.AUTO, t0_s=args.t0)
     chunk = 1 << 14 if args.speed > 0 else 1 << 20
-    done = 0
-    for parser, batch in read_file(path, fmt, chunk_bytes=chunk):
-        if isinstance(batch, SbsBatch):
-            if len(batch):
-                pacer.wait(float(np.nanmin(batch.t_s)) if np.isfinite(batch.t_s).any()
-                           else math.nan)
-                pipe.add_sbs(batch, sensor)
-        elif isinstance(batch, FrameBatch) and len(batch):
-            t_s = timebase.to_seconds(batch.ticks)
-            fin = np.isfinite(t_s)
-            if fin.any():
-                pacer.wait(float(t_s[fin][0]))
-            pipe.add_frames(t_s, batch.data, sensor)
-        pipe.advance()
-        seen = parser.counters.bytes_in
-        if progress is not None and seen > done:
-            progress.update(seen - done)  # type: ignore[attr-defined]
-            done = seen
+    try:
+        for parser, batch in read_file(path, fmt, chunk_bytes=chunk):
+            read[slot] = parser.counters.bytes_in
+            if isinstance(batch, SbsBatch):
+                yield SbsPiece(batch)
+            elif isinstance(batch, FrameBatch) and len(batch):
+                yield FramePiece(timebase.to_seconds(batch.ticks), batch.data)
+    except OSError as e:
+        raise InputError(f"{path}: {e.strerror or e}") from None
+    except ValueError as e:
+        raise InputError(str(e)) from None
 
 
-def _replay_asterix(path: str, pipe: Pipeline, args: Namespace, pacer: _Pacer,
-                    progress: object) -> str:
+def _asterix_source(path: str, read: list[int], slot: int) -> Iterator[Piece]:
+    """Pieces of datagrams of one ASTERIX recording."""
+    import numpy as np
+
     from skyfuse.ingest.asterix_source import iter_asterix_file
+    from skyfuse.runtime.merge import DatagramPiece
+
+    t: list[float] = []
+    payloads: list[bytes] = []
+    try:
+        for d in iter_asterix_file(path):
+            t.append(d.t_s)
+            payloads.append(d.payload)
+            read[slot] += len(d.payload)
+            if len(payloads) >= 256:
+                yield DatagramPiece(np.asarray(t, np.float64), payloads)
+                t, payloads = [], []
+    except OSError as e:
+        raise InputError(f"{path}: {e.strerror or e}") from None
+    if payloads:
+        yield DatagramPiece(np.asarray(t, np.float64), payloads)
+
+
+def _asterix_feeder(path: str, pipe: Pipeline, args: Namespace) -> AsterixInput:
     from skyfuse.measure.sensors import SensorFileError, load_sensors
     from skyfuse.runtime.asterix_input import AsterixInput
 
@@ -143,21 +167,56 @@ def _replay_asterix(path: str, pipe: Pipeline, args: Namespace, pacer: _Pacer,
         print(f"skyfuse replay: {path}: no --sensors: radar plots (CAT048) are counted, "
               "not tracked", file=sys.stderr)
         args._asterix_warned = True
-    feeder = AsterixInput(pipe, sensors, reference_epoch_s=args.t0 or None)
-    try:
-        for d in iter_asterix_file(path):
-            pacer.wait(d.t_s)
-            feeder.feed(d.payload, d.t_s)
-            pipe.advance()
-            if progress is not None:
-                progress.update(len(d.payload))  # type: ignore[attr-defined]
-    except OSError as e:
-        raise InputError(f"{path}: {e.strerror or e}") from None
+    return AsterixInput(pipe, sensors, reference_epoch_s=args.t0 or None)
+
+
+def _asterix_note(path: str, feeder: AsterixInput) -> str:
     c, st = feeder.counters, feeder.decoder.stats
     return (f"{path}: asterix plots {c.plots}, adsb {c.adsb}, mlat {c.mlat}, "
             f"services {c.services}, unknown sensors {sum(c.unknown_sensors.values())}, "
             f"unknown categories {_total(st.unknown_category)}, "
             f"rejected blocks {st.rejected_blocks}")
+
+
+def _play_round(pieces: list[tuple[int, Piece]], pipe: Pipeline, pacer: _Pacer,
+                feeders: dict[int, AsterixInput]) -> None:
+    """Hand one round of the merge to the pipeline (sensor id = the file's position).
+
+    Mode S frames of all files go to the decoder as one time-sorted batch (positions are
+    validated per aircraft in time order; copies of a frame from several files are
+    deduplicated in the same call); SBS lines and ASTERIX datagrams per file.
+    """
+    import numpy as np
+
+    from skyfuse.runtime.merge import DatagramPiece, FramePiece, SbsPiece
+
+    frames = [(i, p) for i, p in pieces if isinstance(p, FramePiece)]
+    if len(frames) == 1:
+        i, fp = frames[0]
+        t_s, data, sensor = fp.t_s, fp.frames, i
+    elif frames:
+        t_all = np.concatenate([p.t_s for _, p in frames])
+        order = np.argsort(t_all, kind="stable")
+        every = [f for _, p in frames for f in p.frames]
+        t_s, data = t_all[order], [every[k] for k in order.tolist()]
+        sensor = np.concatenate([np.full(len(p), i, np.int32) for i, p in frames])[order]
+    if frames:
+        fin = np.isfinite(t_s)
+        if fin.any():
+            pacer.wait(float(t_s[fin].min()) if len(frames) > 1 else float(t_s[fin][0]))
+        pipe.add_frames(t_s, data, sensor)
+    for i, p in pieces:
+        if isinstance(p, SbsPiece):
+            t = p.t_s
+            pacer.wait(float(np.nanmin(t)) if np.isfinite(t).any() else math.nan)
+            pipe.add_sbs(p.batch, i)
+        elif isinstance(p, DatagramPiece):
+            feeder = feeders[i]
+            for t1, payload in zip(p.t_s.tolist(), p.payloads, strict=True):
+                pacer.wait(t1)
+                feeder.feed(payload, t1)
+                pipe.advance()
+    pipe.advance()
 
 
 def _total(count: int | dict[int, int]) -> int:
@@ -180,18 +239,25 @@ def run(args: Namespace) -> int:
         total = sum(Path(p).stat().st_size for p in args.files)
         progress = tqdm(total=total, unit="B", unit_scale=True, file=sys.stderr,
                         desc="replay", leave=False)
-    notes: list[str] = []
+    from skyfuse.runtime.merge import merge_by_time
+
+    read = [0] * len(args.files)
+    feeders: dict[int, AsterixInput] = {}
+    sources: list[Iterator[Piece]] = []
+    for i, (path, fmt) in enumerate(zip(args.files, formats, strict=True)):
+        if fmt == "asterix":
+            feeders[i] = _asterix_feeder(path, pipe, args)
+            sources.append(_asterix_source(path, read, i))
+        else:
+            sources.append(_modes_source(path, fmt, args, read, i))
+    done = 0
     try:
-        for sensor, (path, fmt) in enumerate(zip(args.files, formats, strict=True)):
-            if fmt == "asterix":
-                notes.append(_replay_asterix(path, pipe, args, pacer, progress))
-                continue
-            try:
-                _replay_modes(path, fmt, sensor, pipe, args, pacer, progress)
-            except OSError as e:
-                raise InputError(f"{path}: {e.strerror or e}") from None
-            except ValueError as e:
-                raise InputError(str(e)) from None
+        for pieces in merge_by_time(sources):
+            _play_round(pieces, pipe, pacer, feeders)
+            seen = sum(read)
+            if progress is not None and seen > done:
+                progress.update(seen - done)
+                done = seen
     except KeyboardInterrupt:
         print("skyfuse replay: interrupted", file=sys.stderr)
     finally:
@@ -201,10 +267,12 @@ def run(args: Namespace) -> int:
             progress.close()
         if out is not sys.stdout:
             out.close()
+    notes = [_asterix_note(args.files[i], f) for i, f in sorted(feeders.items())]
     dc, pc = pipe.decoder.counters, pipe.counters
     for n in notes:
         print(f"skyfuse replay: {n}", file=sys.stderr)
     print(f"skyfuse replay: frames {dc.frames}, duplicates {dc.duplicates}, "
           f"crc failures {dc.crc_failures}, positions {dc.positions}, reports {pc.reports}, "
+          f"late {pc.late}, "
           f"tracks {pipe.tracker.next_track_id - 1}, rows {writer.rows}", file=sys.stderr)
     return 0

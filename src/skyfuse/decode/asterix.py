@@ -108,7 +108,7 @@ class TimeOfDayClock:
 
     The day comes from a reference epoch: for each record the capture timestamp when known
     (``hint_s``), else the last resolved time, else ``reference_epoch_s`` (see
-    :func:`reference_from_date`), else 0 (1970-01-01: ``t_s`` is then the time of day of the
+    :func:`reference_from_date`), else noon of 1970-01-01 (``t_s`` is then the time of day of the
     first day). The result is the time with that time of day nearest to the reference, so
     a recording crossing midnight keeps increasing:
     ``t = midnight(ref) + tod + k·86400``, ``k ∈ {-1, 0, 1}`` minimising ``|t − ref|``.
@@ -129,7 +129,7 @@ class TimeOfDayClock:
         elif self._ref is not None:
             ref = self._ref
         else:
-            ref = 0.0
+            ref = DAY_S / 2  # noon of 1970-01-01: any time of day stays on that day
         t = math.floor(ref / DAY_S) * DAY_S + tod_s
         if t - ref > DAY_S / 2:
             t -= DAY_S

@@ -46,6 +46,8 @@ __all__ = ["NUCP_TO_NACP", "DecodedBatch", "DecoderCounters", "ModeSDecoder"]
 # ADS-B version 0 reports NUCp only; its HFOM bound is close to the NACp of the same
 # number for NUCp 9..5 (3 m .. 0.5 NM).
 NUCP_TO_NACP = {9: 11, 8: 10, 7: 8, 6: 7, 5: 5, 4: 4, 3: 3, 2: 2, 1: 1, 0: 0}
+_REPLY_DF = frozenset((0, 4, 5, 11, 16, 20, 21))
+"""Downlink formats of replies to interrogations (equal ones from one feed can be genuine)."""
 _CF_TYPE = (AddressType.ICAO, AddressType.NON_ICAO, AddressType.TISB, AddressType.TISB,
             AddressType.NON_ICAO, AddressType.TISB, AddressType.ICAO, AddressType.NON_ICAO)
 
@@ -67,8 +69,10 @@ class DecoderCounters:
 class DecodedBatch:
     """Decoded frames, one row each (absent: NaN, -1, b"").
 
-    Columns: ``t_s``, ``sensor`` (feed that heard it first), ``heard_by`` (bitmask of
-    feeds 0..63 that sent the same frame within the dedup window), ``df``, ``icao24``,
+    Columns: ``t_s``, ``sensor`` (feed that heard it first), ``receivers`` (bitmask, bit
+    ``sensor % 64``, of the feeds that sent the same frame within the dedup window; a copy
+    arriving in a later :meth:`ModeSDecoder.decode` call sets its bit in this array in
+    place), ``df``, ``icao24``,
     ``addr_type`` (:class:`AddressType`), ``crc_ok``, ``tc`` (DF17/18 type code),
     ``alt_ft`` (barometric), ``mode3a``, ``callsign`` (the aircraft's latest, S8),
     ``lat_deg``/``lon_deg`` (validated positions only), ``surface``, ``nacp`` (the
@@ -79,7 +83,7 @@ class DecodedBatch:
 
     t_s: NDArray[np.float64]
     sensor: NDArray[np.int32]
-    heard_by: NDArray[np.uint64]
+    receivers: NDArray[np.uint64]
     df: NDArray[np.int8]
     icao24: NDArray[np.int32]
     addr_type: NDArray[np.int8]
@@ -126,7 +130,18 @@ class ModeSDecoder:
 
     ``decode(t_s, frames, sensor)`` takes equal-length times (seconds), frame bytes and
     feed ids, and returns a :class:`DecodedBatch` of the frames kept (Mode A/C and
-    duplicates dropped). Feed frames in time order (per feed at least).
+    duplicates dropped). Feed frames in time order (across feeds too: positions are
+    validated per aircraft in the order given).
+
+    Deduplication: a frame equal to one kept less than ``dedup_window_s`` before is
+    a *duplicate* (dropped, counted, its feed's bit set in the kept copy's ``receivers``)
+    when it comes from another feed (one transmission heard by several receivers), or
+    from the same feed at the same time (a merged recording), or when it is an extended
+    squitter (DF17/18, or any other non-reply): a squitter's content changes from one
+    transmission to the next (CPR, parity) and the same type is sent at most every
+    0.4 s, so an equal one within the window is one transmission seen twice. From the
+    same feed at a later time, an equal *reply* (DF0/4/5/11/16/20/21) is kept: it
+    answers another interrogation (ACAS, another radar) and is a genuine repeat.
     """
 
     def __init__(self, receiver: tuple[float, float] | None = None,
@@ -140,8 +155,7 @@ class ModeSDecoder:
         self.counters = DecoderCounters()
         self.dedup_window_s = dedup_window_s
         self.keep_messages = keep_messages
-        self._recent: dict[bytes, tuple[float, int, int]] = {}
-        self._serial = 0
+        self._recent: dict[bytes, tuple[float, list[list[int] | NDArray], int]] = {}
         self._recent_t = -math.inf
         self._known: set[int] = set()
         self._callsign: dict[int, bytes] = {}
@@ -149,14 +163,15 @@ class ModeSDecoder:
         self._squawk: dict[int, int] = {}
 
     def _dedup(self, t_s: NDArray[np.float64], frames: list[bytes],
-               sensor: NDArray[np.int32]) -> tuple[list[int], list[int]]:
+               sensor: NDArray[np.int32]) -> tuple[list[int], list[list[int] | NDArray]]:
+        """Rows to keep and a one-element holder of their receiver masks (a list now,
+        the batch's ``receivers`` array once built, so later copies can set their bit)."""
         keep: list[int] = []
         heard: list[int] = []
+        holder: list[list[int] | NDArray] = [heard]
         recent = self._recent
         win = self.dedup_window_s
         c = self.counters
-        self._serial += 1
-        serial = self._serial
         for i, (t, f) in enumerate(zip(t_s.tolist(), frames, strict=True)):
             n = len(f)
             if n == 2:
@@ -167,17 +182,19 @@ class ModeSDecoder:
             bit = 1 << (int(sensor[i]) & 63)
             prev = recent.get(f)
             if prev is not None and abs(t - prev[0]) <= win:
-                c.duplicates += 1
-                if prev[1] == serial:
-                    heard[prev[2]] |= bit
-                continue
-            recent[f] = (t, serial, len(keep))
+                masks, k = prev[1][0], prev[2]
+                mask = int(masks[k])
+                if not mask & bit or t == prev[0] or (f[0] >> 3) not in _REPLY_DF:
+                    c.duplicates += 1
+                    masks[k] = mask | bit
+                    continue
+            recent[f] = (t, holder, len(keep))
             keep.append(i)
             heard.append(bit)
             if t - self._recent_t > 10 * win or len(recent) > 200_000:
                 self._recent = recent = {k: v for k, v in recent.items() if t - v[0] <= win}
                 self._recent_t = t
-        return keep, heard
+        return keep, holder
 
     def decode(self, t_s: NDArray[np.float64], frames: list[bytes],
                sensor: NDArray[np.int32] | int = 0) -> DecodedBatch:
@@ -185,7 +202,9 @@ class ModeSDecoder:
         t_s = np.asarray(t_s, np.float64)
         sens = np.broadcast_to(np.asarray(sensor, np.int32), t_s.shape)
         self.counters.frames += len(frames)
-        keep, heard = self._dedup(t_s, frames, sens)
+        keep, holder = self._dedup(t_s, frames, sens)
+        receivers = np.asarray(holder[0], np.uint64)
+        holder[0] = receivers
         kept = [frames[i] for i in keep]
         msgs = _rs1090_decode([f.hex() for f in kept]) if kept else []
         m = len(kept)
@@ -263,7 +282,7 @@ class ModeSDecoder:
         c.positions += int(np.isfinite(lat).sum())
         return DecodedBatch(
             t_s=tt, sensor=sens[keep] if m else np.empty(0, np.int32),
-            heard_by=np.asarray(heard, np.uint64), df=df, icao24=icao, addr_type=atype,
+            receivers=receivers, df=df, icao24=icao, addr_type=atype,
             crc_ok=crc, tc=tc, alt_ft=alt, mode3a=m3a, callsign=np.asarray(call, "S8"),
             lat_deg=lat, lon_deg=lon, surface=surf, nacp=nacp, gs_kt=gs, track_deg=trk,
             vrate_fpm=vr, frame=kept,

@@ -33,11 +33,19 @@ PARSERS: dict[str, type[BeastParser] | type[AvrParser] | type[SbsParser]] = {
     "beast": BeastParser, "avr": AvrParser, "sbs": SbsParser}
 """Format name → parser class."""
 
+_PCAP_MAGICS = (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\xc3\xd4",
+                b"\xa1\xb2\x3c\x4d", b"\x0a\x0d\x0d\x0a")
 _SBS_HEADS = (b"MSG,", b"SEL,", b"ID,", b"AIR,", b"STA,", b"CLK,")
 
 
 def detect_format(head: bytes) -> str | None:
-    """``beast``, ``avr`` or ``sbs`` from the first bytes of a stream, else None."""
+    """``beast``, ``avr`` or ``sbs`` from the first bytes of a stream, else None.
+
+    A pcap/pcapng capture (by its magic) is never Mode S, even when its timestamps and
+    payloads happen to hold many ``0x1a`` bytes.
+    """
+    if head[:4] in _PCAP_MAGICS:
+        return None
     i = head.find(b"\x1a")
     if i >= 0 and i + 1 < len(head) and head[i + 1] in b"123" and (
             head[:i].strip() == b"" or head.count(b"\x1a") > 4):

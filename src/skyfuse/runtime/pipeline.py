@@ -112,8 +112,12 @@ class Pipeline:
             self.frame = LocalFrame(float(lat_deg), float(lon_deg))
         return self.frame
 
-    def add_frames(self, t_s: NDArray[np.float64], frames: list[bytes], sensor: int = 0) -> None:
-        """Decode Mode S frames (times in seconds, per feed in time order) into reports."""
+    def add_frames(self, t_s: NDArray[np.float64], frames: list[bytes],
+                   sensor: int | NDArray[np.int32] = 0) -> None:
+        """Decode Mode S frames (times in seconds, in time order) into reports.
+
+        ``sensor``: the feed id of all frames, or one per frame (several feeds merged).
+        """
         if not frames:
             return
         dec = self.decoder.decode(t_s, frames, sensor)
