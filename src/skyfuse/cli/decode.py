@@ -43,11 +43,6 @@ __all__ = ["HELP", "add_arguments", "parse_latlon", "run"]
 
 HELP = "decode a recording (Beast, AVR, SBS, ASTERIX) to JSON lines, for debugging"
 
-_PCAP_MAGICS = (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\xc3\xd4",
-                b"\xa1\xb2\x3c\x4d", b"\x0a\x0d\x0d\x0a")
-_ASTERIX_CATS = (1, 2, 8, 10, 19, 20, 21, 23, 34, 48, 62, 63, 65)
-
-
 def parse_latlon(text: str) -> tuple[float, float]:
     """``"LAT,LON"`` → (lat_deg, lon_deg); raises InputError when malformed."""
     try:
@@ -127,19 +122,13 @@ def _detect(path: str, forced: str | None) -> str | None:
     header), else the Mode S format when forced, else None (Mode S detection decides)."""
     if forced:
         return forced
+    from skyfuse.ingest.stream import detect_file
+
     try:
-        with open(path, "rb") as f:
-            head = f.read(4096)
+        fmt = detect_file(path)
     except OSError as e:
         raise InputError(f"{path}: {e.strerror or e}") from None
-    if head[:4] in _PCAP_MAGICS:
-        return "asterix"
-    from skyfuse.ingest.stream import detect_format
-
-    if detect_format(head) is None and len(head) >= 3 and head[0] in _ASTERIX_CATS and (
-            head[1] << 8 | head[2]) >= 3:
-        return "asterix"
-    return None
+    return "asterix" if fmt == "asterix" else None
 
 
 def _asterix_datagrams(path: str, out: TextIO, errors: bool, kind: list[str],

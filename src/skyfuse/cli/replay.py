@@ -35,8 +35,6 @@ __all__ = ["HELP", "add_arguments", "open_output", "run"]
 
 HELP = "track recordings (Beast, AVR, SBS, ASTERIX) into a TRACKS CSV"
 
-_ASTERIX_CATS = (1, 2, 8, 10, 19, 20, 21, 23, 34, 48, 62, 63, 65)
-
 
 def add_arguments(parser: ArgumentParser) -> None:
     """Options of ``skyfuse replay``."""
@@ -66,24 +64,17 @@ def open_output(path: str) -> TextIO:
 
 
 def _file_format(path: str, forced: str | None) -> str:
-    from skyfuse.ingest.stream import detect_format
+    from skyfuse.ingest.stream import detect_file
 
     if forced:
         return forced
     try:
-        with open(path, "rb") as f:
-            head = f.read(4096)
+        fmt = detect_file(path)
     except OSError as e:
         raise InputError(f"{path}: {e.strerror or e}") from None
-    fmt = detect_format(head)
-    if fmt is not None:
-        return fmt
-    if head[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\xc3\xd4",
-                    b"\xa1\xb2\x3c\x4d", b"\x0a\x0d\x0d\x0a"):
-        return "asterix"
-    if len(head) >= 3 and head[0] in _ASTERIX_CATS and (head[1] << 8 | head[2]) >= 3:
-        return "asterix"
-    raise InputError(f"{path}: not Beast, AVR, SBS or ASTERIX (use --format)")
+    if fmt is None:
+        raise InputError(f"{path}: not Beast, AVR, SBS or ASTERIX (use --format)")
+    return fmt
 
 
 class _Pacer:

@@ -58,6 +58,31 @@ def detect_format(head: bytes) -> str | None:
     return None
 
 
+ASTERIX_CATEGORIES = (1, 2, 8, 10, 19, 20, 21, 23, 34, 48, 62, 63, 65)
+
+
+def detect_recording(head: bytes) -> str | None:
+    """``beast``, ``avr``, ``sbs`` or ``asterix`` from the first bytes of a file, else None.
+
+    ASTERIX: a pcap/pcapng magic, or (when no Mode S format fits) a first block header of a
+    known category with a plausible length.
+    """
+    if head[:4] in _PCAP_MAGICS:
+        return "asterix"
+    fmt = detect_format(head)
+    if fmt is not None:
+        return fmt
+    if len(head) >= 3 and head[0] in ASTERIX_CATEGORIES and (head[1] << 8 | head[2]) >= 3:
+        return "asterix"
+    return None
+
+
+def detect_file(path: str | Path) -> str | None:
+    """:func:`detect_recording` on the first 4 KiB of ``path`` (OSError if unreadable)."""
+    with open(path, "rb") as f:
+        return detect_recording(f.read(4096))
+
+
 def make_parser(fmt: str, keep_errors: bool = False) -> ModeSParser:
     """A fresh parser for ``fmt`` (``beast|avr|sbs``)."""
     return PARSERS[fmt](keep_errors=keep_errors)
