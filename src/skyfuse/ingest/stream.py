@@ -18,15 +18,16 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from skyfuse.ingest.avr import AvrParser
 from skyfuse.ingest.beast import BeastParser
 from skyfuse.ingest.frames import FrameBatch
 from skyfuse.ingest.sbs import SbsBatch, SbsParser
 
-__all__ = ["PARSERS", "ByteStream", "Connector", "FeedCounters", "ModeSParser", "TcpFeed",
-           "detect_format", "make_parser", "read_file", "tcp_connector"]
+__all__ = ["ASTERIX_CATEGORIES", "PARSERS", "ByteStream", "Connector", "FeedCounters",
+           "ModeSParser", "TcpFeed", "detect_file", "detect_format", "detect_recording",
+           "make_parser", "read_file", "tcp_connector", "unless_stopped"]
 
 ModeSParser = BeastParser | AvrParser | SbsParser
 PARSERS: dict[str, type[BeastParser] | type[AvrParser] | type[SbsParser]] = {
@@ -59,6 +60,22 @@ def detect_format(head: bytes) -> str | None:
 
 
 ASTERIX_CATEGORIES = (1, 2, 8, 10, 19, 20, 21, 23, 34, 48, 62, 63, 65)
+
+
+T = TypeVar("T")
+
+
+async def unless_stopped(aw: Awaitable[T], stop: asyncio.Event) -> tuple[bool, T | None]:
+    """Await ``aw`` unless ``stop`` is set first: ``(True, None)`` if stopped (``aw``
+    cancelled), else ``(False, result)``."""
+    task = asyncio.ensure_future(aw)
+    stopper = asyncio.ensure_future(stop.wait())
+    done, _ = await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    stopper.cancel()
+    if task not in done:
+        task.cancel()
+        return True, None
+    return False, task.result()
 
 
 def detect_recording(head: bytes) -> str | None:
@@ -188,16 +205,8 @@ class TcpFeed:
             self.parser = make_parser(self.fmt)  # a new connection starts a new stream
             try:
                 while not stop.is_set():
-                    reader = asyncio.ensure_future(stream.read(self.read_bytes))
-                    stopper = asyncio.ensure_future(stop.wait())
-                    done, _ = await asyncio.wait({reader, stopper},
-                                                 return_when=asyncio.FIRST_COMPLETED)
-                    stopper.cancel()
-                    if reader not in done:
-                        reader.cancel()
-                        break
-                    data = reader.result()
-                    if not data:
+                    stopped, data = await unless_stopped(stream.read(self.read_bytes), stop)
+                    if stopped or not data:
                         break
                     delay = self.backoff_s
                     self._take(data)

@@ -36,7 +36,7 @@ import numpy as np
 
 from skyfuse.ingest.frames import FrameBatch
 from skyfuse.ingest.sbs import SbsBatch
-from skyfuse.ingest.stream import Connector, TcpFeed, tcp_connector
+from skyfuse.ingest.stream import Connector, TcpFeed, tcp_connector, unless_stopped
 from skyfuse.ingest.timebase import Timebase, TimeMode
 from skyfuse.runtime.pipeline import Pipeline
 
@@ -170,15 +170,9 @@ class LiveRunner:
         feeder = AsterixInput(self.pipeline, sensors)
         async with AsterixUdpListener(spec.host, spec.port, clock=self.clock) as rx:
             while not stop.is_set():
-                getter = asyncio.ensure_future(rx.get())
-                stopper = asyncio.ensure_future(stop.wait())
-                done, _ = await asyncio.wait({getter, stopper},
-                                             return_when=asyncio.FIRST_COMPLETED)
-                stopper.cancel()
-                if getter not in done:
-                    getter.cancel()
+                stopped, d = await unless_stopped(rx.get(), stop)
+                if stopped or d is None:
                     break
-                d = getter.result()
                 self._origin(d.t_s)
                 self.asterix_received += 1
                 feeder.feed(d.payload, d.t_s)
