@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from skyfuse.runtime.asterix_input import AsterixInput
     from skyfuse.runtime.merge import Piece
 
-__all__ = ["HELP", "add_arguments", "open_output", "run"]
+__all__ = ["HELP", "add_arguments", "add_pipeline_options", "open_output", "run"]
 
 HELP = "track recordings (Beast, AVR, SBS, ASTERIX) into a TRACKS CSV"
 
@@ -45,12 +45,16 @@ def add_arguments(parser: ArgumentParser) -> None:
                         help="input format (default: detected from each file's content)")
     parser.add_argument("--speed", type=float, default=0.0,
                         help="play at SPEED times the recorded rate (default: as fast as possible)")
+    add_pipeline_options(parser, "UTC time of the first frame of a relative 12 MHz counter")
+
+
+def add_pipeline_options(parser: ArgumentParser, t0_help: str) -> None:
+    """``--receiver``, ``--sensors`` and ``--t0``, shared by ``replay`` and ``run``."""
     parser.add_argument("--receiver", default=None, metavar="LAT,LON",
                         help="receiver position: surface CPR reference and frame centre")
     parser.add_argument("--sensors", default=None, metavar="FILE.toml",
                         help="sensor file (radar positions and error models)")
-    parser.add_argument("--t0", type=float, default=0.0, metavar="EPOCH_S",
-                        help="UTC time of the first frame of a relative 12 MHz counter")
+    parser.add_argument("--t0", type=float, default=0.0, metavar="EPOCH_S", help=t0_help)
 
 
 def open_output(path: str) -> TextIO:

@@ -16,7 +16,7 @@ from argparse import ArgumentParser, Namespace
 
 from skyfuse.cli.decode import parse_latlon
 from skyfuse.cli.errors import UsageError
-from skyfuse.cli.replay import open_output
+from skyfuse.cli.replay import add_pipeline_options, open_output
 from skyfuse.runtime.live import FeedSpec, LiveRunner, parse_hostport
 from skyfuse.runtime.pipeline import Pipeline, PipelineConfig
 from skyfuse.runtime.tracks_csv import TracksWriter
@@ -35,12 +35,7 @@ def add_arguments(parser: ArgumentParser) -> None:
                         help="listen for ASTERIX datagrams on this UDP port (repeatable)")
     parser.add_argument("-o", "--output", required=True, metavar="TRACKS",
                         help="TRACKS CSV to write ('-' for stdout)")
-    parser.add_argument("--receiver", default=None, metavar="LAT,LON",
-                        help="receiver position: surface CPR reference and frame centre")
-    parser.add_argument("--sensors", default=None, metavar="FILE.toml",
-                        help="sensor file (radar positions and error models)")
-    parser.add_argument("--t0", type=float, default=0.0, metavar="EPOCH_S",
-                        help="UTC time of the run's first frame for 12 MHz counters")
+    add_pipeline_options(parser, "UTC time of the run's first frame for 12 MHz counters")
     parser.add_argument("--log-every", type=float, default=10.0, metavar="S",
                         help="seconds between per-feed counter logs (default 10)")
 

@@ -32,6 +32,7 @@ otherwise. Times are whatever the caller gives (UTC or relative seconds).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -310,12 +311,7 @@ class ModeSDecoder:
                     alt[k] = al
             else:
                 if surface:
-                    g = msg.get("groundspeed")
-                    if g is not None:
-                        gs[k] = g
-                    tr = msg.get("track")
-                    if tr is not None:
-                        trk[k] = tr
+                    _velocity(msg, k, gs, trk)
             n = nacps.get(a)
             if n is None:
                 nucp = msg.get("NUCp")
@@ -329,12 +325,7 @@ class ModeSDecoder:
                 lat[k], lon[k] = pos
                 surf[k] = surface
         elif bds == "09":
-            g = msg.get("groundspeed")
-            if g is not None:
-                gs[k] = g
-            tr = msg.get("track")
-            if tr is not None:
-                trk[k] = tr
+            _velocity(msg, k, gs, trk)
             v = msg.get("vertical_rate")
             if v is not None:
                 vr[k] = v
@@ -346,3 +337,13 @@ class ModeSDecoder:
             n = msg.get("NACp")
             if isinstance(n, int):
                 nacps[a] = n
+
+
+def _velocity(msg: Mapping[str, object], k: int, gs: NDArray[np.float64],
+              trk: NDArray[np.float64]) -> None:
+    """Ground speed and track angle of a BDS 0,6 or 0,9 message into row ``k``."""
+    g, tr = msg.get("groundspeed"), msg.get("track")
+    if isinstance(g, (int, float)):
+        gs[k] = g
+    if isinstance(tr, (int, float)):
+        trk[k] = tr

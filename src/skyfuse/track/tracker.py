@@ -112,6 +112,7 @@ class _Pairs(NamedTuple):
     d2: F64
     cost: F64
     loglik: F64
+    same_id: NDArray[np.bool_]
 
 
 class Tracker:
@@ -260,7 +261,7 @@ class Tracker:
         keep = np.where(same_id, (d2 <= id_gate) | slack, d2 <= gate)
         keep &= ~address_conflict(tab.icao24[t_k], rep.icao24[r_k])
         s = np.flatnonzero(keep)
-        return _Pairs(t_k[s], r_k[s], pred.take(s), d2[s], cost[s], loglik[s])
+        return _Pairs(t_k[s], r_k[s], pred.take(s), d2[s], cost[s], loglik[s], same_id[s])
 
     def _associate_identity(self, rep: MeasurementBatch, pairs: _Pairs) -> tuple[I, I]:
         """Identity first: pairs chosen by address, and the pairs left for kinematics.
@@ -270,8 +271,7 @@ class Tracker:
         and report are both still free. Returns indices into ``pairs``.
         """
         k, m = len(self.tracks), len(rep)
-        same_id = (rep.icao24[pairs.report] >= 0) & (
-            rep.icao24[pairs.report] == self.tracks.icao24[pairs.track])
+        same_id = pairs.same_id
         if not same_id.any():
             return np.empty(0, np.intp), np.arange(len(pairs.track))
         s = np.flatnonzero(same_id)
@@ -434,7 +434,8 @@ def _empty_pairs(tab: TrackTable) -> _Pairs:
     """No pairs."""
     e = np.empty(0, np.intp)
     f = np.empty(0)
-    return _Pairs(e, e, MixtureState(*(a[:0] for a in tab.state)), f, f, f)
+    return _Pairs(e, e, MixtureState(*(a[:0] for a in tab.state)), f, f, f,
+                  np.empty(0, np.bool_))
 
 
 def _horizontal(rep: MeasurementBatch) -> tuple[F64, F64]:

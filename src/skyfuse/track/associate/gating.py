@@ -5,6 +5,9 @@
    radius bounds the Mahalanobis gate from outside: for a 2x2 innovation covariance ``S``,
    ``νᵀS⁻¹ν ≤ γ  ⇒  |ν|² ≤ γ λ_max(S) ≤ γ trace(S)``, so
    ``r_i² = γ (trace P_pos,i + max_j trace R_j)`` never drops a pair the gate would keep.
+   The tracker doubles this bound (the trace of the prediction is itself bounded from
+   above, and an IMM's modes spread) and caps it by what an aircraft at the maximum speed
+   can fly since the track's last update.
    No dense tracks × reports loop exists anywhere.
 2. The exact gate ``d² = νᵀS⁻¹ν ≤ γ`` is then applied to the surviving pairs, with each
    track predicted to each report's own time (see :mod:`skyfuse.track.tracker`).
