@@ -3,6 +3,7 @@
 #
 #   tshark               independent ASTERIX dissector, checks CAT048/CAT062 output
 #   dump1090-mutability  the real Mode S receiver peer (Beast/AVR/SBS on TCP)
+#   chromium             headless browser for the web-map tests (driven by Playwright)
 #
 # Idempotent: packages already installed are skipped, and `apt-get update` runs at most once.
 # Non-interactive: debconf questions are preseeded (wireshark-common would ask whether to
@@ -15,6 +16,7 @@ set -euo pipefail
 PACKAGES=(
     tshark
     dump1090-mutability
+    chromium
 )
 PRESEED='
 wireshark-common wireshark-common/install-setuid boolean false
@@ -47,7 +49,7 @@ printf '%s\n' "$PRESEED" | grep . | "${SUDO[@]}" debconf-set-selections
 apt_get update
 apt_get install --no-install-recommends "${missing[@]}"
 
-for cmd in tshark dump1090-mutability; do
+for cmd in tshark dump1090-mutability chromium; do
     command -v "$cmd" >/dev/null || { echo "install-system-deps: $cmd not on PATH" >&2; exit 1; }
 done
 echo "install-system-deps: done"
