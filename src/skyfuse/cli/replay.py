@@ -28,8 +28,12 @@ from skyfuse.runtime.pipeline import Pipeline, PipelineConfig
 from skyfuse.runtime.tracks_csv import TracksWriter
 
 if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
     from skyfuse.runtime.asterix_input import AsterixInput
     from skyfuse.runtime.merge import Piece
+    from skyfuse.track.tracker import TrackerConfig
 
 __all__ = ["HELP", "add_arguments", "add_pipeline_options", "open_output", "run"]
 
@@ -175,17 +179,23 @@ def _asterix_note(path: str, feeder: AsterixInput) -> str:
 
 def _play_round(pieces: list[tuple[int, Piece]], pipe: Pipeline, pacer: _Pacer,
                 feeders: dict[int, AsterixInput]) -> None:
-    """Hand one round of the merge to the pipeline (sensor id = the file's position).
+    """Hand one round of the merge to the pipeline, in data time (sensor id = file position).
 
     Mode S frames of all files go to the decoder as one time-sorted batch (positions are
     validated per aircraft in time order; copies of a frame from several files are
-    deduplicated in the same call); SBS lines and ASTERIX datagrams per file.
+    deduplicated in the same call); SBS lines per file. When the round also holds ASTERIX
+    datagrams, frames and SBS lines are cut at each datagram's time, so every source
+    reaches the pipeline interleaved in time: a round's ADS-B frames handed over first
+    would push the pipeline's watermark past the round's radar plots and make them late.
     """
     import numpy as np
 
     from skyfuse.runtime.merge import DatagramPiece, FramePiece, SbsPiece
 
     frames = [(i, p) for i, p in pieces if isinstance(p, FramePiece)]
+    t_s: NDArray[np.float64] = np.empty(0)
+    data: list[bytes] = []
+    sensor: int | NDArray[np.int32] = 0
     if len(frames) == 1:
         i, fp = frames[0]
         t_s, data, sensor = fp.t_s, fp.frames, i
@@ -195,23 +205,65 @@ def _play_round(pieces: list[tuple[int, Piece]], pipe: Pipeline, pacer: _Pacer,
         every = [f for _, p in frames for f in p.frames]
         t_s, data = t_all[order], [every[k] for k in order.tolist()]
         sensor = np.concatenate([np.full(len(p), i, np.int32) for i, p in frames])[order]
-    if frames:
-        fin = np.isfinite(t_s)
-        if fin.any():
-            pacer.wait(float(t_s[fin].min()) if len(frames) > 1 else float(t_s[fin][0]))
-        pipe.add_frames(t_s, data, sensor)
-    for i, p in pieces:
-        if isinstance(p, SbsPiece):
-            t = p.t_s
-            pacer.wait(float(np.nanmin(t)) if np.isfinite(t).any() else math.nan)
-            pipe.add_sbs(p.batch, i)
-        elif isinstance(p, DatagramPiece):
-            feeder = feeders[i]
-            for t1, payload in zip(p.t_s.tolist(), p.payloads, strict=True):
-                pacer.wait(t1)
-                feeder.feed(payload, t1)
-                pipe.advance()
+    sbs = [(i, p) for i, p in pieces if isinstance(p, SbsPiece)]
+    grams = [(t1, i, payload) for i, p in pieces if isinstance(p, DatagramPiece)
+             for t1, payload in zip(p.t_s.tolist(), p.payloads, strict=True)]
+    grams.sort(key=lambda g: g[0] if math.isfinite(g[0]) else -math.inf)
+
+    def _until(t: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Monotonic cut key: rows without a finite time go out at once."""
+        return np.maximum.accumulate(np.where(np.isfinite(t), t, -np.inf)) if len(t) else t
+
+    f_key = _until(t_s)
+    s_keys = [_until(p.t_s) for _, p in sbs]
+    f_done = 0
+    s_done = [0] * len(sbs)
+
+    def _emit(t_cut: float) -> None:
+        nonlocal f_done
+        f_end = len(data) if t_cut == math.inf else int(
+            np.searchsorted(f_key, t_cut, side="right"))
+        if f_end > f_done:
+            part = t_s[f_done:f_end]
+            fin = np.isfinite(part)
+            if fin.any():
+                pacer.wait(float(part[fin].min()))
+            sens = sensor if isinstance(sensor, int) else sensor[f_done:f_end]
+            pipe.add_frames(part, data[f_done:f_end], sens)
+            f_done = f_end
+        for j, (i, p) in enumerate(sbs):
+            s_end = len(p) if t_cut == math.inf else int(
+                np.searchsorted(s_keys[j], t_cut, side="right"))
+            if s_end > s_done[j]:
+                part_p = p if (s_done[j], s_end) == (0, len(p)) else p.take(
+                    np.arange(s_done[j], s_end))
+                t = part_p.t_s
+                pacer.wait(float(np.nanmin(t)) if np.isfinite(t).any() else math.nan)
+                pipe.add_sbs(part_p.batch, i)
+                s_done[j] = s_end
+
+    for t1, i, payload in grams:
+        _emit(t1 if math.isfinite(t1) else -math.inf)
+        pacer.wait(t1)
+        feeders[i].feed(payload, t1)
+        pipe.advance()
+    _emit(math.inf)
     pipe.advance()
+
+
+def _tracker_config(args: Namespace) -> TrackerConfig:
+    """ADS-B settings, or radar ones (slowest rotation) when --sensors lists radars."""
+    from skyfuse.measure.sensors import SensorFileError, load_sensors
+    from skyfuse.runtime.pipeline import adsb_tracker_config, radar_tracker_config
+
+    if not args.sensors:
+        return adsb_tracker_config()
+    try:
+        sensors = load_sensors(args.sensors)
+    except (SensorFileError, OSError) as e:
+        raise InputError(str(e)) from None
+    periods = [s.rotation_period_s for s in sensors.sensors if s.kind in ("psr", "ssr", "modes")]
+    return radar_tracker_config(max(periods)) if periods else adsb_tracker_config()
 
 
 def _total(count: int | dict[int, int]) -> int:
@@ -226,7 +278,8 @@ def run(args: Namespace) -> int:
     formats = [_file_format(p, args.format) for p in args.files]
     out = open_output(args.output)
     writer = TracksWriter(out)
-    pipe = Pipeline(PipelineConfig(receiver=receiver), sink=writer.write)
+    pipe = Pipeline(PipelineConfig(receiver=receiver, tracker=_tracker_config(args)),
+                    sink=writer.write)
     pacer = _Pacer(args.speed)
     progress = None
     if sys.stderr.isatty():
