@@ -37,6 +37,12 @@ COMMANDS: dict[str, str] = {
     "decode": "skyfuse.cli.decode",
     "replay": "skyfuse.cli.replay",
     "run": "skyfuse.cli.run",
+    "evaluate": "skyfuse.cli.evaluate",
+    "simulate": "skyfuse.cli.simulate",
+    "bench-scenario": "skyfuse.cli.bench_scenario",
+    "history": "skyfuse.cli.history",
+    "serve": "skyfuse.cli.serve",
+    "demo": "skyfuse.cli.demo",
 }
 """Subcommand name → module path. Add a row for a new command."""
 

@@ -148,17 +148,21 @@ class AsterixUdpListener:
     async def start(self) -> None:
         """Bind the socket (joining ``group`` when given)."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host if self.group is None else "", self.port))
-        if self.group is not None:
-            mreq = socket.inet_aton(self.group) + socket.inet_aton(
-                self.host if self.host not in ("", "0.0.0.0") else "0.0.0.0")
-            sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
-        sock.setblocking(False)
-        self.port = sock.getsockname()[1]
-        loop = asyncio.get_running_loop()
-        transport, _ = await loop.create_datagram_endpoint(
-            lambda: _Protocol(self._queue, self.clock, self), sock=sock)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.host if self.group is None else "", self.port))
+            if self.group is not None:
+                mreq = socket.inet_aton(self.group) + socket.inet_aton(
+                    self.host if self.host not in ("", "0.0.0.0") else "0.0.0.0")
+                sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
+            sock.setblocking(False)
+            self.port = sock.getsockname()[1]
+            loop = asyncio.get_running_loop()
+            transport, _ = await loop.create_datagram_endpoint(
+                lambda: _Protocol(self._queue, self.clock, self), sock=sock)
+        except BaseException:                        # bind refused, bad group: no leak
+            sock.close()
+            raise
         self._transport = transport
 
     def close(self) -> None:

@@ -26,7 +26,14 @@ TRACKS_COLUMNS = ("t_s", "track_id", "status", "lat_deg", "lon_deg", "alt_ft", "
 
 @dataclass(frozen=True, slots=True)
 class TrackRows:
-    """Track updates as equal-length arrays (absent: NaN, -1, b"")."""
+    """Track updates as equal-length arrays (absent: NaN, -1, b"").
+
+    The last four columns are optional (not in the TRACKS CSV; used by the live API and
+    the outputs): left as None they are filled with "absent" — ``mode3a`` int16 Mode 3/A
+    code, its 12-bit value 0..0o7777 (-1), ``quality`` float32 updates
+    received / expected, 0..1 (NaN), ``sensors`` int64 bit ``s % 63`` for every sensor
+    ``s`` that updated the track (0), ``vrate_fpm`` vertical rate, ft/min (NaN).
+    """
 
     t_s: NDArray[np.float64]
     track_id: NDArray[np.int64]
@@ -38,9 +45,28 @@ class TrackRows:
     callsign: NDArray[np.bytes_]
     vx_mps: NDArray[np.float64]
     vy_mps: NDArray[np.float64]
+    mode3a: NDArray[np.int16] = None  # type: ignore[assignment]
+    quality: NDArray[np.float32] = None  # type: ignore[assignment]
+    sensors: NDArray[np.int64] = None  # type: ignore[assignment]
+    vrate_fpm: NDArray[np.float64] = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        n = len(self.t_s)
+        for name, dtype, absent in _OPTIONAL:
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, np.full(n, absent, dtype))
 
     def __len__(self) -> int:
         return len(self.t_s)
+
+    def take(self, idx: NDArray[np.intp] | NDArray[np.bool_] | slice) -> TrackRows:
+        """Rows ``idx`` (every column) as new rows."""
+        return TrackRows(**{f: getattr(self, f)[idx] for f in self.__dataclass_fields__})
+
+
+_OPTIONAL: tuple[tuple[str, type, float], ...] = (
+    ("mode3a", np.int16, -1), ("quality", np.float32, np.nan), ("sensors", np.int64, 0),
+    ("vrate_fpm", np.float64, np.nan))
 
 
 def _f(v: float, digits: int) -> str:
