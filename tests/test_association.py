@@ -1,4 +1,4 @@
-"""Association building blocks against brute force: GNN assignment, k-d tree candidates,
+"""Association building blocks against brute force: GNN assignment, spatial-index candidates,
 address joins, two-point initiation pairs, chi-square gates."""
 
 from __future__ import annotations
@@ -6,12 +6,13 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import chi2
 
 from skyfuse.measure.batch import MeasurementBatch
-from skyfuse.track.associate.gating import candidate_pairs, chi2_gate
+from skyfuse.track.associate.gating import candidate_pairs, chi2_gate, pairs_within
 from skyfuse.track.associate.gnn import components, gnn_assign
 from skyfuse.track.associate.identity import address_conflict, address_pairs
 from skyfuse.track.manage.initiate import InitiationPool, two_point_pairs, two_point_state
@@ -221,3 +222,103 @@ def test_two_point_state_is_finite_difference() -> None:
     assert np.allclose(P[0, 2:, 2:], 2 * R[0] / 4.0)     # P_vv = (R_i + R_j)/Δt²
     assert np.allclose(P[0, :2, 2:], R[0] / 2.0)          # P_pv = R_j/Δt
     np.linalg.cholesky(P[0])
+
+
+# -- fast paths: dense assignment, pair searches, identity-aware candidates -------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 12), st.integers(1, 14),
+       st.floats(0.05, 0.9))
+def test_small_dense_assignment_equals_scipys_sparse_solver(seed: int, nt: int, nr: int,
+                                                            density: float) -> None:
+    import skyfuse.track.associate.gnn as gnn
+
+    rng = np.random.default_rng(seed)
+    t, r = np.nonzero(rng.random((nt, nr)) < density)
+    if len(t) == 0:
+        return
+    cost = rng.normal(0, 10 ** rng.uniform(-1, 3), len(t))
+    fast = gnn_assign(t, r, cost, nt, nr)                 # nt ≤ SMALL_TRACKS: dense solver
+    assert nt <= gnn.SMALL_TRACKS
+    old, gnn.SMALL_TRACKS = gnn.SMALL_TRACKS, -1          # force scipy's LAPJVsp
+    try:
+        sparse = gnn_assign(t, r, cost, nt, nr)
+    finally:
+        gnn.SMALL_TRACKS = old
+    np.testing.assert_array_equal(fast, sparse)
+
+
+def brute_force_pairs(q: np.ndarray, r: np.ndarray, p: np.ndarray) -> list[tuple[int, int]]:
+    d2 = ((q[:, None, :] - p[None, :, :]) ** 2).sum(-1)
+    return [(i, j) for i in range(len(q)) for j in range(len(p)) if d2[i, j] <= r[i] ** 2]
+
+
+@pytest.mark.parametrize("case", ["dense", "strip", "grid"])
+def test_each_pair_search_equals_brute_force(case: str, monkeypatch: pytest.MonkeyPatch
+                                             ) -> None:
+    import skyfuse.track.associate.gating as gating
+
+    calls = {"strip": 0}
+    strips = gating._pairs_in_strips
+
+    def spy(*a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        calls["strip"] += 1
+        return strips(*a)
+
+    monkeypatch.setattr(gating, "_pairs_in_strips", spy)
+    rng = np.random.default_rng({"dense": 1, "strip": 2, "grid": 3}[case])
+    for _ in range(20):
+        nq, n = (int(rng.integers(1, 40)), int(rng.integers(1, 60))) if case == "dense" \
+            else (int(rng.integers(100, 300)), int(rng.integers(100, 400)))
+        q = rng.uniform(-1e5, 1e5, (nq, 2))
+        p = rng.uniform(-1e5, 1e5, (n, 2))
+        p[: n // 3] = np.round(p[: n // 3] / 5000) * 5000  # repeated and grid-aligned points
+        q[: nq // 4] = p[rng.integers(0, n, nq // 4)]     # queries on points
+        scale = {"dense": 20000.0, "strip": 300.0, "grid": 20000.0}[case]
+        r = rng.uniform(0, scale, nq)
+        qi, pi = pairs_within(q, r, p)
+        assert list(zip(qi.tolist(), pi.tolist(), strict=True)) == brute_force_pairs(q, r, p)
+    if case == "strip":
+        assert calls["strip"] == 20
+    else:
+        assert calls["strip"] == 0
+
+
+def test_pair_search_skips_non_finite_points_and_queries() -> None:
+    q = np.array([[0.0, 0.0], [np.nan, 0.0], [10.0, 10.0], [0.0, 0.0]])
+    p = np.array([[1.0, 1.0], [np.inf, 0.0], [10.0, 11.0], [np.nan, np.nan]])
+    r = np.array([5.0, 5.0, 2.0, np.inf])
+    qi, pi = pairs_within(q, r, p)
+    assert list(zip(qi.tolist(), pi.tolist(), strict=True)) == [(0, 0), (2, 2), (3, 0), (3, 2)]
+    qi, pi = pairs_within(q, np.nan, p)
+    assert len(qi) == 0
+
+
+def test_identity_aware_candidates_equal_all_pairs_less_address_conflicts() -> None:
+    """The tracker asks the spatial index only what can survive the address rules: the
+    result must be the full candidate set ∪ same-address pairs, less conflicting pairs."""
+    from skyfuse.track.tracker import Tracker
+
+    rng = np.random.default_rng(8)
+    for _ in range(30):
+        k, m = int(rng.integers(0, 40)), int(rng.integers(1, 50))
+        pos = rng.uniform(0, 20000, (k, 2))
+        radius = rng.uniform(0, 4000, k)
+        xy = rng.uniform(0, 20000, (m, 2))
+        addr = np.array([-1, 0x100, 0x200, 0x300, 0x400])
+        t_icao = rng.choice(addr, k).astype(np.int32)
+        r_icao = rng.choice(addr, m).astype(np.int32)
+        t, r = Tracker()._kinematic_candidates(pos, radius, xy, t_icao, r_icao)
+        got = list(zip(t.tolist(), r.tolist(), strict=True))
+        near = set(zip(*candidate_pairs(pos, radius, xy), strict=True)) if k else set()
+        same = set(zip(*address_pairs(t_icao, r_icao), strict=True))
+        want = sorted((int(i), int(j)) for i, j in near | same
+                      if not address_conflict(t_icao[i], r_icao[j]))
+        assert got == want
+    # every subset searched, nothing found (tracks with and without addresses, far away)
+    t, r = Tracker()._kinematic_candidates(np.array([[0.0, 0.0], [1.0, 0.0]]),
+                                           np.array([1.0, 1.0]), np.array([[9e4, 9e4]] * 2),
+                                           np.array([-1, 0x100], np.int32),
+                                           np.array([-1, 0x200], np.int32))
+    assert len(t) == len(r) == 0

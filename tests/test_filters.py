@@ -374,3 +374,22 @@ def test_joseph_form_stays_spd_for_a_suboptimal_gain() -> None:
     P_short = (np.eye(n) - K @ H) @ P
     P_short = 0.5 * (P_short + np.swapaxes(P_short, 1, 2))
     assert np.linalg.eigvalsh(P_short).min() < 0.0
+
+
+def test_linearise_position_model_is_a_read_only_shared_stack() -> None:
+    from skyfuse.track.models import measurement
+    from skyfuse.track.models.measurement import position_H
+
+    assert (measurement._POLAR, measurement._CARTESIAN_3D) == (MeasKind.POLAR,
+                                                                MeasKind.CARTESIAN_3D)
+    x = np.random.default_rng(0).normal(size=(70, 6))
+    z = np.zeros((70, 3))
+    R = np.tile(np.eye(3), (70, 1, 1))
+    for kind, d, m in ((MeasKind.CARTESIAN_2D, 2, 2), (MeasKind.CARTESIAN_3D, 3, 3),
+                       (MeasKind.CARTESIAN_3D, 2, 2)):
+        n = 2 * d
+        nu, H, Rm = linearise(int(kind), z, R, z, x[:, :n], d)
+        np.testing.assert_array_equal(Rm, R[:, :m, :m])
+        np.testing.assert_array_equal(H, position_H(70, m, n))
+        np.testing.assert_array_equal(nu, -x[:, :m])
+        assert H.shape == (70, m, n) and not H.flags.writeable

@@ -270,3 +270,72 @@ def test_imm_follows_a_turn_better_than_cv() -> None:
     assert ml[in_turn].mean() > 0.7 and ml[before].mean() < 0.3, (ml[in_turn], ml[before])
     assert mr[in_turn].mean() < 0.1
     assert ml[in_turn].mean() > ml[before].mean() + 0.4
+
+
+# -- fast paths against the plain formulation ------------------------------------------------
+
+
+def einsum_predict(f: IMMFilter, state: MixtureState, dt: np.ndarray) -> MixtureState:
+    """The IMM prediction as first written (einsum mixing, each model's own F and Q)."""
+    xm, Pm, mu = state
+    Pi = f.transition(dt)
+    joint = Pi * mu[:, :, None]
+    cbar = joint.sum(axis=1)
+    mix = joint / cbar[:, None, :]
+    x0 = np.einsum("kij,kin->kjn", mix, xm)
+    dx = xm[:, :, None, :] - x0[:, None, :, :]
+    P0 = np.einsum("kij,kiab->kjab", mix, Pm) + np.einsum("kij,kija,kijb->kjab", mix, dx, dx)
+    F = np.stack([m.F(dt) for m in f.models], axis=1)
+    Q = np.stack([m.Q(dt) for m in f.models], axis=1)
+    x_pred = np.einsum("kjab,kjb->kja", F, x0)
+    P_pred = F @ P0 @ np.swapaxes(F, -1, -2) + Q
+    return MixtureState(x_pred, 0.5 * (P_pred + np.swapaxes(P_pred, -1, -2)), cbar)
+
+
+def test_imm_predict_equals_the_einsum_formulation() -> None:
+    rng = np.random.default_rng(11)
+    k = 40
+    for f in (imm_cv_ct(0.5, 2.0), imm_cv_ct(1.0, 3.0, d=3, q_vertical=0.2),
+              IMMFilter((CoordinatedTurn(0.05, 1.0), ConstantVelocity(2.0),
+                         CoordinatedTurn(-0.02, 3.0)), 0.1)):
+        n, r = f.ndim, f.n_modes
+        xm = rng.normal(0, 1000, (k, r, n))
+        Pm = random_spd(rng, (k, r), n, np.full(n, 30.0))
+        mu = rng.dirichlet(np.ones(r), k)
+        dt = np.concatenate([[0.0], rng.uniform(0, 30, k - 1)])
+        got, want = f.predict(MixtureState(xm, Pm, mu), dt), einsum_predict(f, (xm, Pm, mu), dt)
+        np.testing.assert_allclose(got.xm, want.xm, rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(got.Pm, want.Pm, rtol=1e-12, atol=1e-9)
+        np.testing.assert_array_equal(got.mu, want.mu)
+        assert_spd(got.Pm)
+
+
+def test_imm_builds_exactly_each_models_transition_and_noise() -> None:
+    dt = np.random.default_rng(3).uniform(0, 20, 30)
+    filters = [imm_cv_ct(0.5, 2.0), imm_cv_ct(1.0, 3.0, d=3, q_vertical=0.1),
+               imm_cv_ct(1.0, 3.0, d=3),
+               IMMFilter((CoordinatedTurn(0.05, 1.0), ConstantVelocity(2.0),
+                          CoordinatedTurn(-0.02, 3.0))),                 # turns not adjacent
+               IMMFilter((ConstantVelocity(1.0), CoordinatedTurn(0.0, 2.0)))]  # w = 0: CV
+    for f in filters:
+        F, Q = f._transition_noise(dt)
+        for j, m in enumerate(f.models):
+            np.testing.assert_array_equal(F[:, j], m.F(dt))
+            np.testing.assert_array_equal(Q[:, j], m.Q(dt))
+
+
+def test_mixture_moments_equal_the_einsum_formulation() -> None:
+    from skyfuse.track.filters.imm import mixture_moments
+
+    rng = np.random.default_rng(5)
+    k, r, n = 25, 3, 6
+    w = rng.dirichlet(np.ones(r), k)
+    xm = rng.normal(0, 500, (k, r, n))
+    Pm = random_spd(rng, (k, r), n, np.full(n, 10.0))
+    x, P = mixture_moments(w, xm, Pm)
+    x_ref = np.einsum("kj,kjn->kn", w, xm)
+    dx = xm - x_ref[:, None, :]
+    P_ref = np.einsum("kj,kjab->kab", w, Pm) + np.einsum("kj,kja,kjb->kab", w, dx, dx)
+    np.testing.assert_allclose(x, x_ref, rtol=1e-13, atol=1e-9)
+    np.testing.assert_allclose(P, P_ref, rtol=1e-12, atol=1e-9)
+    assert_spd(P)

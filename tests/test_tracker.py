@@ -698,3 +698,35 @@ def test_imm_tracks_a_turning_target_through_the_tracker() -> None:
     mu = np.array(left_turn_prob)                                  # index k − 3
     assert mu[35 - 3:60 - 3].mean() > 0.6                          # inside the turn: CT left
     assert mu[75 - 3:].mean() < 0.3                                # straight again
+
+
+# -- start-up stays lean ----------------------------------------------------------------------
+
+_NO_SCIPY = """
+import sys
+import numpy as np
+from skyfuse.measure.batch import MeasurementBatch
+from skyfuse.track.tracker import Tracker
+rng = np.random.default_rng(0)
+start = rng.uniform(0, 50_000, (30, 2))
+vel = rng.uniform(-200, 200, (30, 2))
+tracker = Tracker()
+for k in range(8):
+    xy = np.concatenate([start + k * vel + rng.normal(0, 10, (30, 2)),
+                         rng.uniform(0, 50_000, (30, 2))])
+    tracker.step(MeasurementBatch.cartesian(np.full(len(xy), float(k)), xy, 10.0))
+snap = tracker.snapshot()
+print(len(snap.track_id), sorted(m for m in sys.modules if m.split(".")[0] == "scipy"))
+"""
+
+
+def test_tracking_plots_imports_no_scipy() -> None:
+    """Cartesian plots, GNN, Kalman filter: scipy (about 0.25 s of imports) stays unloaded,
+    so ``skyfuse track`` starts in about the time numpy takes."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _NO_SCIPY], capture_output=True, text=True,
+                         check=True).stdout.split(maxsplit=1)
+    assert int(out[0]) == 30                              # it did track: every target
+    assert out[1].strip() == "[]"

@@ -20,7 +20,7 @@ Local frame. ``receiver`` when given, else the first validated position seen.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -34,7 +34,8 @@ from skyfuse.runtime.tracks_csv import TrackRows
 from skyfuse.track.filters.imm import imm_cv_ct
 from skyfuse.track.tracker import Tracker, TrackerConfig
 
-__all__ = ["Pipeline", "PipelineConfig", "PipelineCounters", "adsb_tracker_config"]
+__all__ = ["Pipeline", "PipelineConfig", "PipelineCounters", "adsb_tracker_config",
+           "radar_tracker_config"]
 
 
 def adsb_tracker_config() -> TrackerConfig:
@@ -56,6 +57,19 @@ def adsb_tracker_config() -> TrackerConfig:
         init_max_dt_s=10.0, confirm_m=3, confirm_n=12, max_speed_mps=450.0,
         identity_slack_m=3000.0,
         max_position_sigma_m=20_000.0)
+
+
+def radar_tracker_config(revisit_s: float) -> TrackerConfig:
+    """Tracker settings with rotating radars (``revisit_s``: the slowest antenna period),
+    with or without ADS-B: :func:`adsb_tracker_config` with its time limits scaled to the
+    radar revisit, so that a 12 s radar can initiate (two plots up to 2.5 revisits apart),
+    confirm (3 reports within 4 revisits) and survive a missed scan (coasting after 1.5,
+    deletion after 3 revisits; identified tracks 5 min as before).
+    """
+    r = max(float(revisit_s), 1.0)
+    return replace(adsb_tracker_config(), revisit_s=r, coast_after_s=max(5.0, 1.5 * r),
+                   delete_after_s=max(20.0, 3.0 * r), init_max_dt_s=max(10.0, 2.5 * r),
+                   confirm_m=3, confirm_n=4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,9 +213,19 @@ class Pipeline:
         self._emit()
 
     def _emit(self) -> None:
-        """Rows for the tracks whose update count changed in the last step."""
-        snap = self.tracker.snapshot(-np.inf, include_tentative=True)  # own times: no predict
-        ids, nup = snap.track_id, snap.n_updates
+        """Rows for the tracks whose update count changed in the last step.
+
+        Read straight from the tracker's table (every track, tentative included, at its own
+        last update time: what ``snapshot(-inf, include_tentative=True)`` gives), only the
+        changed rows copied. Rows are in track-id order: the table keeps them so (new ids
+        are appended, deletions keep the order); sorted here otherwise.
+        """
+        tab = self.tracker.tracks
+        ids, nup = tab.track_id, tab.n_updates
+        row_of: NDArray[np.intp] | None = None
+        if len(ids) > 1 and not (ids[1:] > ids[:-1]).all():
+            row_of = np.argsort(ids, kind="stable")
+            ids, nup = ids[row_of], nup[row_of]
         before = np.full(len(ids), -1, np.int64)
         if len(self._ids) and len(ids):
             pos = np.minimum(np.searchsorted(self._ids, ids), len(self._ids) - 1)
@@ -211,11 +235,13 @@ class Pipeline:
         self._ids, self._nup = ids.copy(), nup.copy()
         if len(changed) == 0 or self.sink is None or self.frame is None:
             return
-        x = snap.x[changed]
+        r = changed if row_of is None else row_of[changed]
+        x = tab.x[r]
         d = self.tracker.filter.d
-        self._out.append((snap.t_last_s[changed], ids[changed], snap.status[changed],
-                          x[:, 0], x[:, 1], snap.alt_ft[changed], snap.icao24[changed],
-                          snap.callsign[changed], x[:, d], x[:, d + 1]))
+        self._out.append((tab.t_s[r], ids[changed], tab.status[r],
+                          x[:, 0], x[:, 1], tab.alt_ft[r], tab.icao24[r],
+                          tab.callsign[r], x[:, d], x[:, d + 1],
+                          tab.mode3a[r], tab.quality[r], tab.sensors[r]))
 
     def flush_rows(self) -> None:
         """Convert the rows of the steps so far to latitude/longitude and hand them over.
@@ -228,9 +254,10 @@ class Pipeline:
             return
         cols = [np.concatenate(c) for c in zip(*self._out, strict=True)]
         self._out = []
-        t, ids, status, e, n, alt, icao, call, vx, vy = cols
+        t, ids, status, e, n, alt, icao, call, vx, vy, m3a, quality, sensors = cols
         lat, lon = self.frame.from_plane(e, n)
         rows = TrackRows(t_s=t, track_id=ids, status=status, lat_deg=lat, lon_deg=lon,
-                         alt_ft=alt, icao24=icao, callsign=call, vx_mps=vx, vy_mps=vy)
+                         alt_ft=alt, icao24=icao, callsign=call, vx_mps=vx, vy_mps=vy,
+                         mode3a=m3a, quality=quality, sensors=sensors)
         self.counters.rows += len(rows)
         self.sink(rows)

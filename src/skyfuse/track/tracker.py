@@ -6,8 +6,9 @@ rotating radars: every report has its own time) and processes them in time order
 one scan). For each group:
 
 1. **predict** every track to the group's time, for the spatial index only;
-2. **gate**: k-d tree candidates, then the exact chi-square gate with each track predicted
-   to each report's own time from its posterior;
+2. **gate**: spatial-index candidates (never pairs of two different addresses), then the
+   exact chi-square gate with each track predicted to each report's own time from its
+   posterior;
 3. **associate**: reports carrying a 24-bit address go first to the track holding that
    address (behind a loose sanity gate); the rest by global nearest neighbour on the sparse
    costs (or JPDA per cluster), never pairing two different addresses;
@@ -30,11 +31,16 @@ from numpy.typing import NDArray
 from skyfuse.measure.batch import MeasKind, MeasurementBatch
 from skyfuse.track.associate.gating import candidate_pairs, chi2_gate
 from skyfuse.track.associate.gnn import components, gnn_assign
-from skyfuse.track.associate.identity import address_conflict, address_pairs
+from skyfuse.track.associate.identity import address_pairs
 from skyfuse.track.filters.base import MixtureState, ReportRows, TrackFilter
 from skyfuse.track.filters.kalman import linear_innovation
 from skyfuse.track.filters.kf import KalmanFilter, gaussian_loglik
-from skyfuse.track.manage.initiate import InitiationPool, two_point_pairs, two_point_state
+from skyfuse.track.manage.initiate import (
+    InitiationPool,
+    PoolRows,
+    two_point_pairs,
+    two_point_state,
+)
 from skyfuse.track.manage.lifecycle import LifecycleRules, advance_status
 from skyfuse.track.models.measurement import linearise, polar_to_cartesian
 from skyfuse.track.table import TrackStatus, TrackTable
@@ -128,8 +134,9 @@ class Tracker:
         self.next_track_id = 1
         self.time_s = -np.inf
         self._identity = False                           # the current group has identity fields
-        self._gate = {m: chi2_gate(self.config.gate_probability, m) for m in (2, 3)}
-        self._id_gate = {m: chi2_gate(self.config.identity_gate_probability, m) for m in (2, 3)}
+        self._gate = _Chi2Gates(self.config.gate_probability)         # γ by dof, on demand
+        self._id_gate = _Chi2Gates(self.config.identity_gate_probability)
+        self._q_max = _process_q(f)                     # for gate radii
         self._init_dt = (self.config.init_max_dt_s if self.config.init_max_dt_s is not None
                          else 2.5 * self.config.revisit_s)
 
@@ -152,39 +159,44 @@ class Tracker:
         w = self.config.group_window_s
         bucket = np.floor(t / w) if w > 0 else t
         icao = batch.icao24
+        z = batch.z
         if bucket.min() == bucket.max() and batch.sensor.min() == batch.sensor.max():
-            b = batch.take(np.lexsort((batch.z[:, 1], batch.z[:, 0], t)))
-            known = icao[icao >= 0]
-            if len(np.unique(known)) == len(known):       # one scan, no repeated address
-                return [b]
-        order = np.lexsort((batch.z[:, 1], batch.z[:, 0], t, icao, batch.sensor, bucket))
-        b = batch.take(order)
-        key_b, key_s, key_i = bucket[order], b.sensor, b.icao24
+            known = np.sort(icao[icao >= 0])
+            if not (known[1:] == known[:-1]).any():       # one scan, no repeated address
+                return [batch.take(np.lexsort((z[:, 1], z[:, 0], t)))]
+        order = np.lexsort((z[:, 1], z[:, 0], t, icao, batch.sensor, bucket))
+        key_b, key_s, key_i = bucket[order], batch.sensor[order], icao[order]
         # occurrence rank of an address inside its (bucket, sensor): 0 for the first
-        same = np.zeros(len(b), np.bool_)
+        n = len(order)
+        same = np.zeros(n, np.bool_)
         same[1:] = (key_b[1:] == key_b[:-1]) & (key_s[1:] == key_s[:-1]) & (key_i[1:] == key_i[:-1])
         same &= key_i >= 0
-        rank = np.zeros(len(b), np.intp)
+        rank = np.zeros(n, np.intp)
         if same.any():
             run_start = np.flatnonzero(~same)
-            idx = np.arange(len(b))
+            idx = np.arange(n)
             rank = idx - run_start[np.searchsorted(run_start, idx, "right") - 1]
-        gkey = np.stack([key_b, key_s.astype(np.float64), rank.astype(np.float64)], axis=1)
-        if len(b) == 1 or (np.all(gkey[1:] == gkey[:-1])):
-            return [b]
-        uniq, inv = np.unique(gkey, axis=0, return_inverse=True)
+        # one integer per (bucket, sensor, rank), in their lexicographic order
+        _, b_idx = np.unique(key_b, return_inverse=True)
+        s_idx = key_s.astype(np.int64) - int(key_s.min())
+        s_span = int(s_idx.max()) + 1
+        r_span = int(rank.max()) + 1
+        code = (b_idx.astype(np.int64).ravel() * s_span + s_idx) * r_span + rank
+        if n == 1 or (code == code[0]).all():
+            return [batch.take(order)]
+        _, first, inv = np.unique(code, return_index=True, return_inverse=True)
         inv = inv.ravel()
-        first_t = np.full(len(uniq), np.inf)
-        np.minimum.at(first_t, inv, b.t_s)
-        group_order = np.lexsort((uniq[:, 2], uniq[:, 1], first_t))
-        rank_of = np.empty(len(uniq), np.intp)
-        rank_of[group_order] = np.arange(len(uniq))
+        first_t = np.full(len(first), np.inf)
+        np.minimum.at(first_t, inv, t[order])
+        group_order = np.lexsort((rank[first], key_s[first], first_t))
+        rank_of = np.empty(len(first), np.intp)
+        rank_of[group_order] = np.arange(len(first))
         gi = rank_of[inv]
         o = np.argsort(gi, kind="stable")
-        b = b.take(o)
+        b = batch.take(order[o])
         cuts = np.flatnonzero(np.diff(gi[o])) + 1
         starts = np.concatenate([[0], cuts])
-        ends = np.concatenate([cuts, [len(b)]])
+        ends = np.concatenate([cuts, [n]])
         return [b.take(slice(s, e)) for s, e in zip(starts, ends, strict=True)]
 
     # ------------------------------------------------------------------------------------
@@ -209,7 +221,7 @@ class Tracker:
         self.time_s = max(self.time_s, t_now)
 
     def _gate_pairs(self, rep: MeasurementBatch, xy: F64, Rxy: F64, t_now: float) -> _Pairs:
-        """Candidate pairs from the k-d tree plus identity joins, with exact gating."""
+        """Candidate pairs from the spatial index plus identity joins, with exact gating."""
         tab = self.tracks
         k = len(tab)
         if k == 0:
@@ -219,49 +231,83 @@ class Tracker:
         dt = np.maximum(t_now - tab.t_s, 0.0)
         pos = x[:, :2] + x[:, d:d + 2] * dt[:, None]
         # trace of predicted position covariance, bounded from above (see gating.py)
-        tr_pp = np.trace(P[:, :2, :2], axis1=1, axis2=2)
-        tr_vv = np.trace(P[:, d:d + 2, d:d + 2], axis1=1, axis2=2)
-        tr_pv = np.trace(P[:, :2, d:d + 2], axis1=1, axis2=2)
-        q = _process_q(self.filter)
+        tr_pp = P[:, 0, 0] + P[:, 1, 1]                  # traces of the horizontal blocks
+        tr_vv = P[:, d, d] + P[:, d + 1, d + 1]
+        tr_pv = P[:, 0, d] + P[:, 1, d + 1]
+        q = self._q_max
         tr_pred = tr_pp + 2 * dt * np.abs(tr_pv) + dt**2 * tr_vv + 2 * q * dt**3 / 3 + 1.0
-        max_R = float(np.trace(Rxy, axis1=1, axis2=2).max())
+        max_R = float((Rxy[:, 0, 0] + Rxy[:, 1, 1]).max())
         radius = np.sqrt(self._gate[2] * (2.0 * tr_pred + 2.0 * max_R))
         radius = np.minimum(radius, self.config.max_speed_mps * (dt + self.config.revisit_s)
                             + 10.0 * np.sqrt(max_R) + 3.0 * np.sqrt(tr_pp))
-        t_k, r_k = candidate_pairs(pos, radius, xy)
-        t_i, r_i = address_pairs(tab.icao24, rep.icao24)
-        if len(t_i):
-            both = np.concatenate([t_k * (len(rep) + 1) + r_k, t_i * (len(rep) + 1) + r_i])
-            u = np.unique(both)
-            t_k, r_k = (u // (len(rep) + 1)).astype(np.intp), (u % (len(rep) + 1)).astype(np.intp)
+        t_k, r_k = self._kinematic_candidates(pos, radius, xy, tab.icao24, rep.icao24)
         if len(t_k) == 0:
             return _empty_pairs(tab)
         dt_pair = np.maximum(rep.t_s[r_k] - tab.t_s[t_k], 0.0)
         pred = self.filter.predict(tab.state.take(t_k), dt_pair)
         xp, Pp = self.filter.combine(pred)
-        d2 = np.empty(len(t_k))
-        cost = np.empty(len(t_k))
-        loglik = np.empty(len(t_k))
-        dof = np.empty(len(t_k), np.intp)
-        for kind in np.unique(rep.kind[r_k]):
-            s = np.flatnonzero(rep.kind[r_k] == kind)
+        n_pairs = len(t_k)
+        d2, cost, loglik = np.empty(n_pairs), np.empty(n_pairs), np.empty(n_pairs)
+        gate = np.empty(n_pairs)
+        id_gate = np.empty(n_pairs)
+        for kind, s in _by_kind(rep.kind[r_k]):
             j = r_k[s]
-            nu, H, R = linearise(int(kind), rep.z[j], rep.R[j], rep.origin_m[j], xp[s], d)
+            nu, H, R = linearise(kind, rep.z[j], rep.R[j], rep.origin_m[j], xp[s], d)
             inn = linear_innovation(nu, Pp[s], H, R)
             d2[s] = inn.d2
             cost[s] = inn.d2 + inn.logdet_S               # −2 log N(ν; 0, S) + const
-            dof[s] = nu.shape[1]
-            loglik[s] = gaussian_loglik(inn.d2, inn.logdet_S, nu.shape[1])
+            m = nu.shape[1]
+            gate[s], id_gate[s] = self._gate[m], self._id_gate[m]
+            loglik[s] = gaussian_loglik(inn.d2, inn.logdet_S, m)
             if kind == MeasKind.POLAR:                    # density per (m·rad) → per m²
                 loglik[s] -= np.log(np.maximum(rep.z[j, 0], 1.0))
-        gate = np.where(dof == 3, self._gate[3], self._gate[2])
-        same_id = (rep.icao24[r_k] >= 0) & (rep.icao24[r_k] == tab.icao24[t_k])
-        id_gate = np.where(dof == 3, self._id_gate[3], self._id_gate[2])
-        slack = np.linalg.norm(xy[r_k] - xp[:, :2], axis=1) <= self.config.identity_slack_m
-        keep = np.where(same_id, (d2 <= id_gate) | slack, d2 <= gate)
-        keep &= ~address_conflict(tab.icao24[t_k], rep.icao24[r_k])
+        if self._identity:
+            same_id = (rep.icao24[r_k] >= 0) & (rep.icao24[r_k] == tab.icao24[t_k])
+            gap = xy[r_k] - xp[:, :2]
+            slack = np.sqrt(gap[:, 0] ** 2 + gap[:, 1] ** 2) <= self.config.identity_slack_m
+            keep = np.where(same_id, (d2 <= id_gate) | slack, d2 <= gate)
+        else:                                             # no addresses in this group
+            same_id = np.zeros(n_pairs, np.bool_)
+            keep = d2 <= gate
         s = np.flatnonzero(keep)
+        if len(s) == n_pairs:                             # all kept: no copies
+            return _Pairs(t_k, r_k, pred, d2, cost, loglik, same_id)
         return _Pairs(t_k[s], r_k[s], pred.take(s), d2[s], cost[s], loglik[s], same_id[s])
+
+    def _kinematic_candidates(self, pos: F64, radius: F64, xy: F64, t_icao: NDArray[np.int32],
+                              r_icao: NDArray[np.int32]) -> tuple[I, I]:
+        """Candidate (track, report) pairs, sorted by track then report, none conflicting.
+
+        The set is {pairs within ``radius``} ∪ {same-address pairs}, less the pairs whose two
+        addresses are known and differ (never associated). The spatial index is asked only
+        what can survive that: tracks without an address against every report, tracks with
+        one against the reports without one; the same-address pairs come from the address
+        join. With addresses everywhere (ADS-B) no spatial search runs at all.
+        """
+        t_has = t_icao >= 0
+        r_has = r_icao >= 0
+        if not (t_has.any() or r_has.any()):                 # no identities: plain gating
+            return candidate_pairs(pos, radius, xy)
+        m1 = len(xy) + 1
+        keys = []
+        t_no = np.flatnonzero(~t_has)
+        if len(t_no):                                        # tracks without an address
+            t, r = candidate_pairs(pos[t_no], radius[t_no], xy)
+            keys.append(t_no[t] * m1 + r)
+        t_yes, r_no = np.flatnonzero(t_has), np.flatnonzero(~r_has)
+        if len(t_yes) and len(r_no):                         # with one, to reports without
+            t, r = candidate_pairs(pos[t_yes], radius[t_yes], xy[r_no])
+            keys.append(t_yes[t] * m1 + r_no[r])
+        t_i, r_i = address_pairs(t_icao, r_icao)
+        if len(t_i):
+            keys.append(t_i * m1 + r_i)
+        if not keys:
+            e = np.empty(0, np.intp)
+            return e, e
+        u = np.sort(np.concatenate(keys)) if len(keys) > 1 else np.sort(keys[0])
+        if len(keys) > 1 and len(u):                         # a pair may come twice
+            u = u[np.concatenate([[True], u[1:] != u[:-1]])]
+        return (u // m1).astype(np.intp), (u % m1).astype(np.intp)
 
     def _associate_identity(self, rep: MeasurementBatch, pairs: _Pairs) -> tuple[I, I]:
         """Identity first: pairs chosen by address, and the pairs left for kinematics.
@@ -290,8 +336,7 @@ class Tracker:
         tab = self.tracks
         trk, rpt = pairs.track[idx], pairs.report[idx]
         pred = pairs.predicted.take(idx)
-        for kind in np.unique(rep.kind[rpt]):
-            s = np.flatnonzero(rep.kind[rpt] == kind)
+        for kind, s in _by_kind(rep.kind[rpt]):
             j = rpt[s]
             post, _ = self.filter.update(
                 pred.take(s), ReportRows(int(kind), rep.z[j], rep.R[j], rep.origin_m[j]))
@@ -363,7 +408,7 @@ class Tracker:
             free = free.copy()
             free[j] = False
             fi = np.flatnonzero(free)
-        self.pool = pool.add(rep.take(fi), xy[fi], Rxy[fi], self._identity)
+        self.pool = pool.add(rep, xy[fi], Rxy[fi], self._identity, rows=fi)
 
     def _manage(self, t_now: float) -> None:
         """Confirm, coast, delete."""
@@ -373,8 +418,7 @@ class Tracker:
         P = tab.P
         d = self.filter.d
         dt = np.maximum(t_now - tab.t_s, 0.0)
-        var = (np.trace(P[:, :2, :2], axis1=1, axis2=2)
-               + dt**2 * np.trace(P[:, d:d + 2, d:d + 2], axis1=1, axis2=2))
+        var = (P[:, 0, 0] + P[:, 1, 1]) + dt**2 * (P[:, d, d] + P[:, d + 1, d + 1])  # traces
         keep = advance_status(tab, t_now, self.rules, var)
         if not keep.all():
             self.tracks = tab.take(keep)
@@ -430,6 +474,29 @@ def _jpda_weights(
     return beta, beta0
 
 
+class _Chi2Gates(dict[int, float]):
+    """Chi-square gate thresholds by degrees of freedom, computed when first asked for
+    (3 dof needs scipy.special: only 3-D reports pay its import)."""
+
+    def __init__(self, probability: float) -> None:
+        super().__init__()
+        self.probability = probability
+
+    def __missing__(self, dof: int) -> float:
+        self[dof] = g = chi2_gate(self.probability, dof)
+        return g
+
+
+def _by_kind(kinds: NDArray[np.int8]) -> list[tuple[int, I | slice]]:
+    """``(kind, rows)`` for every measurement kind present; one kind (the usual case): all
+    rows as a slice, so that selecting them copies nothing."""
+    k0 = int(kinds[0])
+    if (kinds == k0).all():
+        return [(k0, slice(None))]
+    return [(int(k), np.flatnonzero(kinds == k))
+            for k in np.flatnonzero(np.bincount(kinds.astype(np.intp)))]
+
+
 def _empty_pairs(tab: TrackTable) -> _Pairs:
     """No pairs."""
     e = np.empty(0, np.intp)
@@ -443,14 +510,19 @@ def _horizontal(rep: MeasurementBatch) -> tuple[F64, F64]:
 
     Polar plots use the debiased converted measurement (models/measurement.py).
     """
+    if not (rep.kind == _POLAR).any():                   # positions already: views
+        return rep.z[:, :2], rep.R[:, :2, :2]
     xy = rep.z[:, :2].copy()
     R = rep.R[:, :2, :2].copy()
-    pol = np.flatnonzero(rep.kind == MeasKind.POLAR)
+    pol = np.flatnonzero(rep.kind == _POLAR)
     if len(pol):
         cxy, cR = polar_to_cartesian(rep.z[pol, 0], rep.z[pol, 1], rep.R[pol, 0, 0],
                                      rep.R[pol, 1, 1], rep.origin_m[pol])
         xy[pol], R[pol] = cxy, cR
     return xy, R
+
+
+_POLAR = int(MeasKind.POLAR)                            # plain int: no IntEnum round trip
 
 
 def _process_q(f: TrackFilter) -> float:
@@ -459,7 +531,7 @@ def _process_q(f: TrackFilter) -> float:
     return max(float(getattr(m, "q", 1.0)) for m in models if m is not None)
 
 
-def _copy_identity(tab: TrackTable, rows: I, rep: MeasurementBatch, j: I,
+def _copy_identity(tab: TrackTable, rows: I, rep: MeasurementBatch | PoolRows, j: I,
                    identity: bool = True) -> None:
     """Carry identity fields that the reports ``j`` hold onto track rows ``rows``.
 
@@ -482,5 +554,10 @@ def _copy_identity(tab: TrackTable, rows: I, rep: MeasurementBatch, j: I,
 
 def _has_identity(rep: MeasurementBatch) -> bool:
     """Whether any report carries an address, callsign, Mode 3/A code or altitude."""
-    return bool((rep.icao24 >= 0).any() or (rep.mode3a >= 0).any()
-                or (rep.callsign != b"").any() or not np.isnan(rep.alt_ft).all())
+    if len(rep) == 0:
+        return False
+    call = rep.callsign
+    named = (call.view(np.uint64).any() if call.dtype.itemsize == 8 and call.flags.c_contiguous
+             else (call != b"").any())                   # S8: b"" is eight zero bytes
+    return bool(rep.icao24.max() >= 0 or rep.mode3a.max() >= 0 or named
+                or not np.isnan(rep.alt_ft).all())

@@ -48,14 +48,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.linalg
 from numpy.typing import NDArray
 
 from skyfuse.track.filters.base import MixtureState, ReportRows
 from skyfuse.track.filters.kalman import kf_predict, kf_update, linear_innovation, symmetrize
 from skyfuse.track.filters.kf import gaussian_loglik
 from skyfuse.track.models.measurement import linearise
-from skyfuse.track.models.motion import ConstantVelocity, CoordinatedTurn, MotionModel
+from skyfuse.track.models.motion import (
+    ConstantVelocity,
+    CoordinatedTurn,
+    MotionModel,
+)
 
 __all__ = ["IMMFilter", "imm_cv_ct", "mixture_moments", "transition_matrix"]
 
@@ -77,12 +80,14 @@ def transition_matrix(switch_rate_per_s: float | F64, r: int, dt_s: F64) -> F64:
         if r == 1:
             return np.ones((k, 1, 1))
         e = np.exp(-r * float(rate) * dt / (r - 1))           # exp(−r s dt / (r−1))
-        Pi = np.broadcast_to(((1.0 - e) / r)[:, None, None], (k, r, r)).copy()  # Π_ij = (1−e)/r
-        idx = np.arange(r)
-        Pi[:, idx, idx] = 1.0 / r + (1.0 - 1.0 / r) * e[:, None]  # Π_ii = 1/r + (1 − 1/r) e
-        return Pi
+        Pi = np.empty((k, r, r))
+        Pi[:] = ((1.0 - e) / r)[:, None, None]                # Π_ij = (1−e)/r
+        Pi.reshape(k, r * r)[:, ::r + 1] = 1.0 / r + (1.0 - 1.0 / r) * e[:, None]  # Π_ii =
+        return Pi                                             #   1/r + (1 − 1/r) e
     if rate.shape != (r, r):
         raise ValueError(f"switching-rate matrix must be ({r},{r}), got {rate.shape}")
+    import scipy.linalg  # only for matrix rates (start-up stays lean)
+
     G = rate - np.diag(np.diag(rate))
     G = G - np.diag(G.sum(axis=1))                            # G_ii = −Σ_{j≠i} G_ij
     uniq, inv = np.unique(dt, return_inverse=True)
@@ -97,10 +102,12 @@ def mixture_moments(w: F64, xm: F64, Pm: F64) -> tuple[F64, F64]:
 
     ``x = Σ_j w_j x_j``, ``P = Σ_j w_j [P_j + (x_j − x)(x_j − x)ᵀ]``.
     """
-    x = np.einsum("kj,kjn->kn", w, xm)                        # x = Σ w_j x_j
+    k, r, n = xm.shape
+    wr = w[:, None, :]                                        # [k,1,r]: matmul sums over j
+    x = (wr @ xm)[:, 0]                                       # x = Σ w_j x_j
     dx = xm - x[:, None, :]                                   # x_j − x
-    P = np.einsum("kj,kjab->kab", w, Pm)                      # Σ w_j P_j
-    P += np.einsum("kj,kja,kjb->kab", w, dx, dx)              #   + Σ w_j (x_j − x)(x_j − x)ᵀ
+    P = (wr @ Pm.reshape(k, r, n * n)).reshape(k, n, n)       # Σ w_j P_j
+    P += np.swapaxes(w[:, :, None] * dx, 1, 2) @ dx           #   + Σ w_j (x_j − x)(x_j − x)ᵀ
     return x, symmetrize(P)
 
 
@@ -117,6 +124,9 @@ class IMMFilter:
     switch_rate_per_s: float | F64 = 0.05
     initial_mu: tuple[float, ...] | None = None
     _mu0: F64 = field(init=False, repr=False)
+    _turns: slice | NDArray[np.intp] | None = field(init=False, repr=False)  # modes turning
+    _turn_w: F64 = field(init=False, repr=False)                    # their rates, rad/s
+    _q: F64 = field(init=False, repr=False)                         # per-mode PSD, m²/s³
 
     def __post_init__(self) -> None:
         if not self.models:
@@ -128,6 +138,14 @@ class IMMFilter:
         if mu0.shape != (r,) or np.any(mu0 < 0) or not np.isclose(mu0.sum(), 1.0):
             raise ValueError("initial_mu must be r non-negative probabilities summing to 1")
         object.__setattr__(self, "_mu0", mu0 / mu0.sum())
+        turns = [j for j, m in enumerate(self.models)
+                 if isinstance(m, CoordinatedTurn) and m.turn_rate_rps != 0.0]
+        contiguous = bool(turns) and turns == list(range(turns[0], turns[-1] + 1))
+        object.__setattr__(self, "_turns", (slice(turns[0], turns[-1] + 1) if contiguous
+                                            else np.array(turns, np.intp) if turns else None))
+        object.__setattr__(self, "_turn_w", np.array(
+            [self.models[j].turn_rate_rps for j in turns], np.float64))  # type: ignore[union-attr]
+        object.__setattr__(self, "_q", np.array([m.q for m in self.models], np.float64))
 
     @property
     def n_modes(self) -> int:
@@ -163,21 +181,74 @@ class IMMFilter:
         Pi = self.transition(dt)                                   # Π_ij(dt)
         joint = Pi * mu[:, :, None]                                # Π_ij μ_i
         cbar = joint.sum(axis=1)                                   # c̄_j = Σ_i Π_ij μ_i
-        safe = cbar > 0.0
-        mix = np.where(safe[:, None, :], joint / np.where(safe, cbar, 1.0)[:, None, :],
-                       np.eye(r)[None])                            # μ_{i|j} = Π_ij μ_i / c̄_j
-        x0 = np.einsum("kij,kin->kjn", mix, xm)                    # x0_j = Σ_i μ_{i|j} x_i
-        dx = xm[:, :, None, :] - x0[:, None, :, :]                 # x_i − x0_j   [k,i,j,n]
-        mixT = np.swapaxes(mix, 1, 2)                              # [k,j,i]
+        if cbar.all():
+            mixT = np.swapaxes(joint / cbar[:, None, :], 1, 2)     # μ_{i|j} = Π_ij μ_i / c̄_j
+        else:                                                      # (c̄_j = 0: keep mode j)
+            safe = cbar > 0.0
+            mix = np.where(safe[:, None, :], joint / np.where(safe, cbar, 1.0)[:, None, :],
+                           np.eye(r)[None])
+            mixT = np.swapaxes(mix, 1, 2)                          # [k,j,i]
+        x0 = mixT @ xm                                             # x0_j = Σ_i μ_{i|j} x_i
+        dx = xm[:, None, :, :] - x0[:, :, None, :]                 # x_i − x0_j   [k,j,i,n]
         P0 = (mixT @ Pm.reshape(k, r, n * n)).reshape(k, r, n, n)  # P0_j = Σ_i μ_{i|j} P_i
-        wdx = np.transpose(mix[..., None] * dx, (0, 2, 3, 1))      # μ_{i|j}(x_i − x0_j) [k,j,n,i]
-        P0 += wdx @ np.transpose(dx, (0, 2, 1, 3))                 #  + Σ_i μ_{i|j}(..)(..)ᵀ
+        wdx = mixT[..., None] * dx                                 # μ_{i|j}(x_i − x0_j)
+        P0 += np.swapaxes(wdx, 2, 3) @ dx                          #  + Σ_i μ_{i|j}(..)(..)ᵀ
         # mode-matched prediction: one kernel call over the stacked [K·r] axis
-        F = np.stack([m.F(dt) for m in self.models], axis=1)       # F_j(dt)   [k,r,n,n]
-        Q = np.stack([m.Q(dt) for m in self.models], axis=1)       # Q_j(dt)
+        F, Q = self._transition_noise(dt)                          # F_j(dt), Q_j(dt) [k,r,n,n]
         x_pred, P_pred = kf_predict(x0.reshape(k * r, n), P0.reshape(k * r, n, n),
                                     F.reshape(k * r, n, n), Q.reshape(k * r, n, n))
         return MixtureState(x_pred.reshape(k, r, n), P_pred.reshape(k, r, n, n), cbar)
+
+    def _transition_noise(self, dt: F64) -> tuple[F64, F64]:
+        """``F_j(dt)`` and ``Q_j(dt)`` of every mode, ``[K,r,n,n]``, all modes at once.
+
+        The same formulas as :class:`~skyfuse.track.models.motion.ConstantVelocity` and
+        :class:`~skyfuse.track.models.motion.CoordinatedTurn`, written entry by entry into
+        the flattened ``n·n`` matrices (entry ``(a, b)`` is ``a·n + b``; the entries
+        ``(i, i)``, ``(i, d+i)``, ``(d+i, i)``, ``(d+i, d+i)`` for ``i < d`` are strided
+        slices with step ``n + 1``), so the values are exactly those of ``m.F(dt)``,
+        ``m.Q(dt)``::
+
+            F = I + dt [[0, I], [0, 0]]          (turning modes: the turn block below)
+            Q = q [[dt³/3 I, dt²/2 I], [dt²/2 I, dt I]]
+        """
+        d, n, r = self.d, self.ndim, self.n_modes
+        k = len(dt)
+        step = n + 1
+        pp = slice(0, d * step, step)                              # (i, i)
+        pv = slice(d, d + d * step, step)                          # (i, d+i)
+        vp = slice(d * n, d * n + d * step, step)                  # (d+i, i)
+        vv = slice(d * step, n * n, step)                          # (d+i, d+i)
+        F = np.zeros((k, r, n * n))
+        F[:, :, ::step] = 1.0                                      # I
+        F[:, :, pv] = dt[:, None, None]                            # p += dt v
+        turns = self._turns
+        if turns is not None:
+            w = self._turn_w                                       # [t] rad/s
+            wdt = dt[:, None] * w[None, :]
+            s, c = np.sin(wdt), np.cos(wdt)
+            sw, cw = s / w, (1.0 - c) / w
+            a, b = d * n + d, (d + 1) * n + d                      # rows d, d+1 at column d
+            F[:, turns, d] = sw                                    # x += sin(w dt)/w vx
+            F[:, turns, d + 1] = -cw                               #      − (1−cos(w dt))/w vy
+            F[:, turns, n + d] = cw                                # y += (1−cos(w dt))/w vx
+            F[:, turns, n + d + 1] = sw                            #      + sin(w dt)/w vy
+            F[:, turns, a] = c                                     # vx' = cos vx − sin vy
+            F[:, turns, a + 1] = -s
+            F[:, turns, b] = s                                     # vy' = sin vx + cos vy
+            F[:, turns, b + 1] = c
+        q = self._q[None, :]                                       # per-mode PSD, [1,r]
+        dtc = dt[:, None]
+        Q = np.zeros((k, r, n * n))
+        Q[:, :, pp] = (q * dtc**3 / 3.0)[:, :, None]               # q dt³/3
+        q_pv = (q * dtc**2 / 2.0)[:, :, None]                      # q dt²/2
+        Q[:, :, pv] = q_pv
+        Q[:, :, vp] = q_pv
+        Q[:, :, vv] = (q * dtc)[:, :, None]                        # q dt
+        for j, m in enumerate(self.models):
+            if d == 3 and m.q_vertical is not None and m.q_vertical != m.q:
+                Q[:, j] = m.Q(dt).reshape(k, n * n)                # vertical PSD of its own
+        return F.reshape(k, r, n, n), Q.reshape(k, r, n, n)
 
     def update(self, predicted: MixtureState, reports: ReportRows) -> tuple[MixtureState, F64]:
         """Mode-matched Joseph updates, mode probabilities ``μ_j ∝ Λ_j c̄_j``, and the
@@ -194,8 +265,11 @@ class IMMFilter:
         inn = linear_innovation(nu, P, H, R)                       # S_j = H_j P_j Hᵀ + R
         x_new, P_new = kf_update(x, P, H, R, inn)                  # Joseph form per mode
         log_lam = gaussian_loglik(inn.d2, inn.logdet_S, nu.shape[-1]).reshape(k, r)
-        with np.errstate(divide="ignore"):
+        if cbar.all():
             log_w = log_lam + np.log(cbar)                         # log Λ_j c̄_j
+        else:
+            with np.errstate(divide="ignore"):                     # c̄_j = 0: log 0 = −∞
+                log_w = log_lam + np.log(cbar)
         top = log_w.max(axis=1, keepdims=True)
         total = top[:, 0] + np.log(np.exp(log_w - top).sum(axis=1))  # log Σ_j Λ_j c̄_j
         mu = np.exp(log_w - total[:, None])                        # μ_j = Λ_j c̄_j / Σ

@@ -15,6 +15,7 @@ track: tentative tracks are only made from pairs that a real aircraft could have
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -23,9 +24,34 @@ from skyfuse.measure.batch import MeasurementBatch
 from skyfuse.track.associate.gating import pairs_within
 from skyfuse.track.associate.identity import address_conflict
 
-__all__ = ["InitiationPool", "two_point_pairs", "two_point_state"]
+__all__ = ["InitiationPool", "PoolRows", "two_point_pairs", "two_point_state"]
 
 F64 = NDArray[np.float64]
+
+
+class PoolRows(NamedTuple):
+    """The columns of a pooled report that initiation needs (MeasurementBatch columns:
+    time, and what :func:`~skyfuse.track.tracker` copies onto a new track's identity)."""
+
+    t_s: F64
+    sensor: NDArray[np.int32]
+    icao24: NDArray[np.int32]
+    addr_type: NDArray[np.int8]
+    mode3a: NDArray[np.int16]
+    callsign: NDArray[np.bytes_]
+    alt_ft: F64
+
+    @classmethod
+    def of(cls, reports: MeasurementBatch | PoolRows,
+           idx: NDArray[np.intp] | slice | None = None) -> PoolRows:
+        """Rows ``idx`` (all if None) of a MeasurementBatch or of PoolRows."""
+        if idx is None:
+            return cls(*(getattr(reports, f) for f in cls._fields))
+        return cls(*(getattr(reports, f)[idx] for f in cls._fields))
+
+    def take(self, idx: NDArray[np.intp] | NDArray[np.bool_] | slice) -> PoolRows:
+        """Rows ``idx``."""
+        return PoolRows(*(a[idx] for a in self))
 
 
 @dataclass(slots=True)
@@ -33,10 +59,11 @@ class InitiationPool:
     """Reports waiting for a partner: their rows, converted positions and covariances.
 
     Rows are appended in time order, so expiry is a cheap prefix cut; a row that started a
-    track is flagged ``used`` rather than removed.
+    track is flagged ``used`` rather than removed. Only the columns initiation needs are
+    kept (:class:`PoolRows`): appending copies 10 small columns, not a whole batch.
     """
 
-    reports: MeasurementBatch
+    reports: PoolRows
     xy: F64
     Rxy: F64
     used: NDArray[np.bool_]
@@ -45,8 +72,8 @@ class InitiationPool:
     @classmethod
     def empty(cls) -> InitiationPool:
         """An empty pool."""
-        return cls(MeasurementBatch.empty(), np.empty((0, 2)), np.empty((0, 2, 2)),
-                   np.empty(0, np.bool_))
+        return cls(PoolRows.of(MeasurementBatch.empty()), np.empty((0, 2)),
+                   np.empty((0, 2, 2)), np.empty(0, np.bool_))
 
     def __len__(self) -> int:
         return len(self.xy)
@@ -60,24 +87,34 @@ class InitiationPool:
         return InitiationPool(self.reports.take(cut), self.xy[cut], self.Rxy[cut],
                               self.used[cut], self.identity and len(self.xy) > first)
 
-    def add(self, reports: MeasurementBatch, xy: F64, Rxy: F64,
-            identity: bool = True) -> InitiationPool:
+    def add(self, reports: MeasurementBatch | PoolRows, xy: F64, Rxy: F64,
+            identity: bool = True, rows: NDArray[np.intp] | None = None) -> InitiationPool:
         """The pool with ``reports`` added, rows kept in time order (late reports too).
 
-        ``identity``: whether any of ``reports`` carries identity fields.
+        ``identity``: whether any of ``reports`` carries identity fields. ``rows``: add only
+        these rows of ``reports`` (``xy``, ``Rxy`` are then already those rows').
         """
-        if len(reports) == 0:
+        n_new = len(xy)
+        if n_new == 0:
             return self
-        order = np.argsort(reports.t_s, kind="stable")
+        t_new = reports.t_s if rows is None else reports.t_s[rows]
+        if n_new > 1 and not (t_new[1:] >= t_new[:-1]).all():
+            order = np.argsort(t_new, kind="stable")
+            picked = order if rows is None else rows[order]
+            new, xy, Rxy = PoolRows.of(reports, picked), xy[order], Rxy[order]
+        else:
+            new = PoolRows.of(reports, rows)
         if len(self) == 0:
-            return InitiationPool(reports.take(order), xy[order], Rxy[order],
-                                  np.zeros(len(reports), np.bool_), identity)
-        pool = InitiationPool(MeasurementBatch.concat([self.reports, reports.take(order)]),
-                              np.concatenate([self.xy, xy[order]]),
-                              np.concatenate([self.Rxy, Rxy[order]]),
-                              np.concatenate([self.used, np.zeros(len(reports), np.bool_)]),
+            return InitiationPool(PoolRows(*map(np.array, new)) if rows is None else new,
+                                  np.array(xy), np.array(Rxy), np.zeros(n_new, np.bool_),
+                                  identity)
+        pool = InitiationPool(PoolRows(*(np.concatenate([a, b])
+                                         for a, b in zip(self.reports, new, strict=True))),
+                              np.concatenate([self.xy, xy]),
+                              np.concatenate([self.Rxy, Rxy]),
+                              np.concatenate([self.used, np.zeros(n_new, np.bool_)]),
                               self.identity or identity)
-        if reports.t_s[order[0]] < self.reports.t_s[-1]:  # late reports: keep time order,
+        if new.t_s[0] < self.reports.t_s[-1]:             # late reports: keep time order,
             o = np.argsort(pool.reports.t_s, kind="stable")   # or since() cuts fresh rows
             pool = InitiationPool(pool.reports.take(o), pool.xy[o], pool.Rxy[o], pool.used[o],
                                   pool.identity)

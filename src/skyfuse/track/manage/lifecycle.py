@@ -55,16 +55,21 @@ def advance_status(
     age = t_s - table.t_s
     chances = 1.0 + np.floor((t_s - table.t_first_s) / rules.revisit_s + 0.5)
     table.quality[:] = np.minimum(1.0, table.n_updates / np.maximum(chances, 1.0))
-    tent = st == TrackStatus.TENTATIVE
-    fitted = table.nis_sum <= rules.confirm_nis_max * np.maximum(table.n_updates - 2, 1)
-    confirm = tent & (table.n_updates >= rules.confirm_m) & fitted
-    st[confirm] = TrackStatus.CONFIRMED
+    tent = st == _TENTATIVE
+    nup = table.n_updates
+    fitted = table.nis_sum <= rules.confirm_nis_max * np.maximum(nup - 2, 1)
+    confirm = tent & (nup >= rules.confirm_m) & fitted
     expired_tentative = tent & ~confirm & (chances >= rules.confirm_n)
     live = ~tent | confirm
-    st[live & (age > rules.coast_after_s)] = TrackStatus.COASTING
-    st[live & (age <= rules.coast_after_s)] = TrackStatus.CONFIRMED
+    # live tracks: coasting after coast_after_s without a report, confirmed otherwise
+    st[live] = np.where(age[live] > rules.coast_after_s, _COASTING, _CONFIRMED)
     limit = np.where(table.icao24 >= 0, rules.delete_identified_after_s,
-                     np.where(table.n_updates < rules.young_updates, rules.young_delete_after_s,
+                     np.where(nup < rules.young_updates, rules.young_delete_after_s,
                               rules.delete_after_s))
     lost = (age > limit) | (position_var_m2 > rules.max_position_sigma_m**2)
     return ~(expired_tentative | lost)
+
+
+# plain integers: numpy compares and assigns them without an IntEnum round trip
+_TENTATIVE, _CONFIRMED, _COASTING = (int(TrackStatus.TENTATIVE), int(TrackStatus.CONFIRMED),
+                                     int(TrackStatus.COASTING))

@@ -96,20 +96,33 @@ def linearise(
     """Residual ``ν[K,m]``, model ``H[K,m,n]`` and covariance ``R[K,m,m]`` of reports of one
     :class:`~skyfuse.measure.MeasKind` ``kind`` against predicted states ``x[K,n]``.
 
+    For Cartesian reports ``H = [I 0]`` comes as a read-only view of a cached stack.
+
     ``z[K,3]``, ``R[K,3,3]`` and ``origin_m[K,3]`` are MeasurementBatch columns; ``d`` is the
     state's spatial dimension (2 or 3). Cartesian 3-D reports update height only when
     ``d == 3``.
     """
-    # local import keeps this module free of the measure stage at import time
-    from skyfuse.measure.batch import MeasKind
-
-    k, n = x.shape
-    if kind == MeasKind.POLAR:
+    n = x.shape[1]
+    if kind == _POLAR:
         H = polar_jacobian(x, origin_m)
         nu = z[:, :2] - polar_h(x, origin_m)             # ν = z − h(x⁻)
         nu[:, 1] = wrap_angle(nu[:, 1])
         return nu, H, R[:, :2, :2]
-    m = 3 if (kind == MeasKind.CARTESIAN_3D and d == 3) else 2
-    H = position_H(k, m, n)
+    m = 3 if (kind == _CARTESIAN_3D and d == 3) else 2
+    H = _position_H(len(x), m, n)
     nu = z[:, :m] - x[:, :m]                             # ν = z − H x⁻
     return nu, H, R[:, :m, :m]
+
+
+_POLAR, _CARTESIAN_3D = 2, 1          # MeasKind.POLAR, MeasKind.CARTESIAN_3D (measure.batch)
+_H_CACHE: dict[tuple[int, int], F64] = {}
+
+
+def _position_H(k: int, m: int, n: int) -> F64:
+    """:func:`position_H` as a read-only view of a cached stack (no work per call)."""
+    H = _H_CACHE.get((m, n))
+    if H is None or len(H) < k:
+        H = np.array(position_H(max(k, 2 * len(H) if H is not None else 64), m, n))
+        H.flags.writeable = False
+        _H_CACHE[(m, n)] = H
+    return H[:k]
