@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from output_helpers import Extra
 from skyfuse.measure.geodesy import LocalFrame
 from skyfuse.outputs.base import TrackOutput
 from skyfuse.outputs.cat062 import (
@@ -23,20 +24,6 @@ from skyfuse.runtime.tracks_csv import TrackRows
 
 T0 = 1_764_612_000.0            # 2025-12-01T18:00:00Z: time of day 64800 s
 FRAME = LocalFrame(47.0, 8.0)
-
-
-class Extra:
-    """TrackRows plus optional runtime fields (mode3a, sensors)."""
-
-    def __init__(self, rows: TrackRows, **extra: Any) -> None:
-        self._rows = rows
-        self.__dict__.update(extra)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._rows, name)
-
-    def __len__(self) -> int:
-        return len(self._rows)
 
 
 def tracks(n: int, seed: int = 3) -> TrackRows:
@@ -188,3 +175,34 @@ def test_native_encoder_is_byte_identical_to_libasterix() -> None:
         assert a == b
     with pytest.raises(ValueError):
         encode_cat062_records(rows, sac=1, sic=1, engine="other")  # type: ignore[arg-type]
+
+
+def test_sender_skips_updates_without_a_time_and_survives_bad_batches() -> None:
+    """Regression: a NaN ``t_s`` (I062/070 is mandatory) raised in the encoder and killed
+    the sender thread, so nothing was ever sent again and ``flush`` hung."""
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rx.bind(("127.0.0.1", 0))
+    rx.settimeout(20)
+    rows = tracks(10)
+    t = rows.t_s.copy()
+    t[[2, 5]] = [np.nan, np.inf]
+    bad = TrackRows(**{**{f: getattr(rows, f) for f in rows.__dataclass_fields__}, "t_s": t})
+    try:
+        s = Cat062Sender("127.0.0.1", rx.getsockname()[1], sac=1, sic=2)
+        s.publish(bad)
+        assert s.flush(timeout_s=20)
+        assert s.stats["records_skipped"] == 2 and s.stats["records_sent"] == 8
+        s.max_datagram_bytes = 10                      # now no record fits: ValueError
+        s.publish(rows)
+        assert s.flush(timeout_s=20) and s.stats["send_errors"] == 1
+        s.max_datagram_bytes = 1400
+        s.publish(rows)                                # the thread is still there
+        assert s.flush(timeout_s=20) and s.stats["records_sent"] == 18
+        s.close()
+        got = []
+        for _ in range(s.stats["datagrams_sent"]):
+            got += decode_cat062(rx.recv(65536))
+    finally:
+        rx.close()
+    want = rows.track_id[[0, 1, 3, 4, 6, 7, 8, 9]].tolist() + rows.track_id.tolist()
+    assert [g["track_number"] for g in got] == [w & 0xFFFF for w in want]

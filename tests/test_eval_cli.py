@@ -185,6 +185,24 @@ def test_empty_tracks_file_gives_a_report(tmp_path: Path) -> None:
     assert (tmp_path / "r" / "index.html").stat().st_size > 1000
 
 
+def test_empty_truth_file_gives_a_report(tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """Regression: tracks against a truth file with a header only used to end in an
+    IndexError (exit 1); every confirmed track is then false."""
+    f = Flight("A", 0, 0, 90)
+    truth = write_truth(tmp_path / "truth.csv", [], adsb_column=True)
+    tb = TrackRowsBuilder()
+    tb.follow("1", f, icao24="39856a")
+    tracks = tb.write(tmp_path / "tracks.csv")
+    rc = main(["evaluate", "--tracks", str(tracks), "--truth", str(truth), "-o",
+               str(tmp_path / "r"), "--period", "1"])
+    assert rc == 0, capsys.readouterr().err
+    s = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert s["false_tracks"] == 1 and s["position_rms_m"] is None
+    assert s["update_probability"] is None
+    assert s["thresholds"]["false_tracks_le_5pct"] is False
+
+
 def test_tracks_on_another_time_base_are_noted(tmp_path: Path) -> None:
     f = Flight("A", 0, 0, 90)
     truth = write_truth(tmp_path / "truth.csv", [f])

@@ -352,3 +352,20 @@ def test_updates_without_a_time_are_dropped_alone(tmp_path: Path) -> None:
         assert s.stats["rows_dropped"] == 2 and s.stats["rows_written"] == 3
     assert query_history(tmp_path / "h.db").track_id.tolist() == sorted(
         rows.track_id[[0, 2, 4]].tolist(), key=lambda i: rows.t_s[i - 100])
+
+
+def test_a_non_finite_time_never_moves_the_retention_cutoff(tmp_path: Path) -> None:
+    """Regression: the newest time written was taken from the published arrays, so a
+    +inf time (dropped, never stored) made the retention cutoff +inf and deleted every
+    stored update; an all-NaN batch raised NumPy's all-NaN warning in the writer."""
+    good = make_rows(10, 5)                      # 5 s of data, retention 30 s: all kept
+    bad_t = {f: getattr(good, f)[:2] for f in FIELDS}
+    with HistoryStore(tmp_path / "h.db", flush_s=10.0, retention_s=30.0) as s:
+        s.publish(TrackRows(**{**bad_t, "t_s": np.array([np.inf, good.t_s.max()])}))
+        s.publish(TrackRows(**{**bad_t, "t_s": np.array([np.nan, np.nan])}))
+        s.publish(good)
+        assert s.flush()
+        assert s.flush()                         # a second cycle: retention has run
+        assert s.stats["last_error"] is None
+        assert s.stats["rows_deleted"] == 0 and s.stats["rows_dropped"] == 3
+    assert len(query_history(tmp_path / "h.db", limit=MAX_LIMIT)) == len(good) + 1

@@ -95,6 +95,7 @@ def test_limit_note(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (["--icao24", "zz"], "icao24 'zz'"),
     (["--start", "20", "--end", "10"], "before start"),
     (["--format", "xml"], "invalid choice"),
+    (["--track-id", "99999999999999999999"], "not a 64-bit track number"),   # was exit 1
 ])
 def test_bad_arguments_exit_2(db: Path, capsys: pytest.CaptureFixture[str],
                               argv: list[str], message: str) -> None:

@@ -129,7 +129,12 @@ def test_readers_and_skyfuse_history_work_while_the_writer_runs(
     path = tmp_path / "history.db"
     with writer(path) as w:
         w.wait_batches(30)
-        time.sleep(2 * FLUSH_S)
+        deadline = time.monotonic() + 30         # the first commit (a loaded machine)
+        while time.monotonic() < deadline:
+            with HistoryReader(path) as r:
+                if r.count() > 0:
+                    break
+            time.sleep(0.05)
         assert w.proc.poll() is None
         counts = []
         for _ in range(3):

@@ -55,3 +55,18 @@ def test_beast_and_pcap_replay_interleaved(recording: Path,
     assert summary["false_tracks"] == 0
     assert summary["identity_swaps"] == 0
     assert summary["position_rms_m"] < 60.0
+
+
+def test_bad_sensor_file_exits_2_before_writing_tracks(recording: Path, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]
+                                                       ) -> None:
+    """Regression: the TRACKS file used to be opened (and left behind, empty and unclosed)
+    before the --sensors file was read."""
+    bad = tmp_path / "sensors.toml"
+    bad.write_text("[[sensor]]\nname = 'x'\nbogus = 1\n")
+    tracks = tmp_path / "tracks.csv"
+    capsys.readouterr()
+    assert main(["replay", str(recording / "asterix.pcap"), "--sensors", str(bad),
+                 "-o", str(tracks)]) == 2
+    assert "sensors.toml" in capsys.readouterr().err
+    assert not tracks.exists()

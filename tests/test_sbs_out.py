@@ -6,30 +6,18 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+import time
 from typing import Any
 
 import numpy as np
 
+from output_helpers import Extra
 from skyfuse.ingest.sbs import SbsParser
 from skyfuse.outputs.base import KT_TO_MPS, TrackOutput
 from skyfuse.outputs.sbs_out import SbsServer, format_sbs, lines_of
 from skyfuse.runtime.tracks_csv import TrackRows
 
 T0 = 1_764_612_000.0            # 2025-12-01T18:00:00Z
-
-
-class Extra:
-    """TrackRows plus optional fields the runtime may add (mode3a, vrate_fpm)."""
-
-    def __init__(self, rows: TrackRows, **extra: Any) -> None:
-        self._rows = rows
-        self.__dict__.update(extra)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._rows, name)
-
-    def __len__(self) -> int:
-        return len(self._rows)
 
 
 def rows3(t0: float = T0) -> TrackRows:
@@ -153,14 +141,15 @@ def test_blocking_socket_client() -> None:
     assert ready.wait(20)
     srv: SbsServer = box["srv"]
     with socket.create_connection(("127.0.0.1", box["port"]), timeout=20) as s:
-        for _ in range(200):
-            if srv.clients:
-                break
+        deadline = time.monotonic() + 20         # the server's thread accepts (loaded CI)
+        while not srv.clients and time.monotonic() < deadline:
             threading.Event().wait(0.01)
         srv.publish(rows3())
         buf = b""
         while buf.count(b"\n") < 7:
-            buf += s.recv(65536)
+            chunk = s.recv(65536)
+            assert chunk, f"the server closed the connection after {buf!r}"
+            buf += chunk
     box["loop"].call_soon_threadsafe(box["stop"].set)
     th.join(20)
     assert [f[1] for f in lines_of(buf)] == ["1", "3", "4", "4", "1", "3", "4"]

@@ -311,6 +311,7 @@ def test_trail_from_the_store_when_longer(state: LiveState, tmp_path: Path) -> N
     "start=nan", "end=inf", "start=1e400", "bbox=nan,1,2,3", "bbox=91,0,92,1",
     "limit=-5", "limit=abc", "track_id=x", "callsign=" + "A" * 40, "icao24=1234567",
     "format=xml", "start=2021-13-45", "bbox=" + ",".join(["1"] * 50),
+    "track_id=99999999999999999999",             # regression: beyond int64 was a 500
 ])
 def test_history_garbage_is_a_4xx(state: LiveState, tmp_path: Path, query: str) -> None:
     from skyfuse.outputs.history import HistoryStore

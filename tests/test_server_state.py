@@ -152,3 +152,26 @@ def test_retain_takes_the_trackers_status() -> None:
     n = st.seq
     st.retain(np.array([1, 3]), np.array([1, 2], np.int8))       # nothing new
     assert st.seq == n
+
+
+def test_a_track_removed_then_back_is_only_upserted() -> None:
+    """Regression: an id removed and updated again after the client's cursor came in both
+    ``remove`` and ``upsert``; the web map applies upserts first, then removals, so it
+    dropped a live track (the Python clients of the tests apply them the other way)."""
+    st = LiveState()
+    st.update(rows(np.array([1, 2]), 10.0))
+    cursor = st.seq
+    st.remove([1, 2])
+    st.update(rows(np.array([1]), 11.0))
+    ch = st.changes(cursor)
+    assert ch is not None
+    assert ch.upsert.track_id.tolist() == [1] and ch.remove.tolist() == [2]
+    for order in ("upsert first", "remove first"):              # both give the state
+        client = {1: (48.0, 2.0), 2: (48.0, 2.0)}
+        if order == "remove first":
+            for i in ch.remove.tolist():
+                client.pop(i, None)
+        client.update(as_dict(ch.upsert))
+        for i in ch.remove.tolist():
+            client.pop(i, None)
+        assert client == as_dict(st.view()), order

@@ -170,3 +170,51 @@ def test_slow_client_is_coalesced_and_never_slows_the_writer(
     assert got["slow"] < got["total"] / 2                # coalesced, not one per update
     times = {t["t_last_s"] for t in got["held"].values()}
     assert times == {float(steps[0])}
+
+
+def test_client_limit_holds_during_concurrent_handshakes() -> None:
+    """Regression: a client was counted only after ``accept`` returned, so handshakes in
+    flight together all passed the ``max_clients`` check."""
+    from skyfuse.server.stream import StreamHub
+
+    class FakeSocket:
+        def __init__(self, gate: asyncio.Event, gone: asyncio.Event) -> None:
+            self.gate, self.gone = gate, gone
+            self.accepted = False
+            self.closed: int | None = None
+            self.sent: list[str] = []
+
+        async def accept(self) -> None:
+            await self.gate.wait()                   # the handshake takes a while
+            self.accepted = True
+
+        async def close(self, code: int = 1000, reason: str = "") -> None:
+            self.closed = code
+
+        async def send_text(self, text: str) -> None:
+            self.sent.append(text)
+
+        async def receive(self) -> dict[str, Any]:
+            await self.gone.wait()
+            return {"type": "websocket.disconnect"}
+
+    async def go() -> list[FakeSocket]:
+        gate, gone = asyncio.Event(), asyncio.Event()
+        hub = StreamHub(LiveState(), max_clients=2)
+        socks = [FakeSocket(gate, gone) for _ in range(4)]
+        tasks = [asyncio.ensure_future(hub.serve(s)) for s in socks]  # type: ignore[arg-type]
+        for _ in range(3):
+            await asyncio.sleep(0)                   # every handshake has started
+        gate.set()
+        for _ in range(50):
+            await asyncio.sleep(0)
+        assert hub.clients == 2
+        gone.set()
+        await asyncio.wait_for(asyncio.gather(*tasks), 10)
+        assert hub.clients == 0
+        return socks
+
+    socks = asyncio.run(go())
+    assert [s.accepted for s in socks] == [True, True, False, False]
+    assert [s.closed for s in socks] == [None, None, 1013, 1013]
+    assert all(len(s.sent) == 1 and '"type":"snapshot"' in s.sent[0] for s in socks[:2])

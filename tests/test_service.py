@@ -253,7 +253,9 @@ def test_asterix_udp_feed_through_service() -> None:
     async def go() -> None:
         stop = asyncio.Event()
         task = asyncio.ensure_future(svc.run(stop))
-        await asyncio.sleep(0.3)                                   # the listener binds
+        t_bound = time.monotonic() + 20                            # the listener binds
+        while not svc.sources()[0].connected and time.monotonic() < t_bound:
+            await asyncio.sleep(0.02)
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx:
             for p in payloads:
                 tx.sendto(p, ("127.0.0.1", port))
@@ -271,6 +273,7 @@ def test_asterix_udp_feed_through_service() -> None:
     assert names <= {"CDG MSSR", "ADS-B ground station"} and names
     src = svc.sources()[0]
     assert src.kind == "asterix-udp" and 100 < src.frames <= len(payloads)
+    assert not src.connected                                       # stopped: unbound
     assert [s.name for s in state.sensors] == ["CDG MSSR", "ADS-B ground station"]
     per_sensor = {s.name: s for s in svc.sources()[1:]}
     assert per_sensor["CDG MSSR"].frames > 0 and per_sensor["CDG MSSR"].connected

@@ -84,6 +84,41 @@ def test_missing_replay_file_exits_2(capsys: pytest.CaptureFixture[str]) -> None
     assert "/nonexistent/x.avr" in capsys.readouterr().err
 
 
+def test_replay_file_that_is_no_recording_exits_2(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Regression: the format was first detected inside the service: exit 1."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a recording\n")
+    assert main(["serve", "--replay", str(notes), "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert f"{notes}: not Beast, AVR, SBS or ASTERIX" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(("args", "toml", "message"), [
+    (["--sbs-out", "70000"], "", "SBS output port 70000"),
+    (["--speed", "-1"], "", "replay speed -1.0"),
+    ([], "[outputs]\ncat062 = '127.0.0.1:9'\ncat062_sac = 300\n", "cat062_sac 300"),
+    ([], "[runtime]\nstep_s = 0.0\n", "step_s 0.0"),
+])
+def test_out_of_range_settings_exit_2_before_binding(
+        args: list[str], toml: str, message: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Regression: these failed later (OverflowError, ValueError, a division by zero in
+    the tracker) with exit 1 instead of a bad-input exit 2."""
+    import skyfuse.cli.serve as serve
+
+    def no_bind(*a: object) -> None:
+        raise AssertionError("bound a socket")
+
+    monkeypatch.setattr(serve, "_bind", no_bind)
+    if toml:
+        (tmp_path / "s.toml").write_text(toml)
+        args = [*args, "--config", str(tmp_path / "s.toml")]
+    assert main(["serve", "--port", "0", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
 def test_help_explains_every_setting(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["serve", "--help"])
@@ -113,7 +148,9 @@ def test_serve_replay_gives_afr34zg_and_stops_on_sigterm(tmp_path: Path) -> None
         with socket.create_connection(("127.0.0.1", sbs_port), timeout=20) as c:
             got = b""
             while b"393322" not in got.upper() or got.count(b"\n") < 3:
-                got += c.recv(65536)
+                chunk = c.recv(65536)
+                assert chunk, f"the SBS output closed the connection after {got!r}"
+                got += chunk
         assert got.startswith(b"MSG,")
         datagram = udp.recv(65536)
         assert datagram[0] == 62                                 # an ASTERIX CAT062 block

@@ -67,7 +67,7 @@ def test_noise_and_bias_as_configured_after_readback(tmp_path: Path) -> None:
         sr, sa, br, ba = (r.sigma_range_m, r.sigma_azimuth_deg, r.range_bias_m,
                           r.azimuth_bias_deg)
         sel = plots.truth_id >= 0
-        assert set(np.unique(plots.typ).tolist()) == ({1} if r.kind == "psr" else {4})
+        assert set(np.unique(plots.typ).tolist()) == ({1} if r.kind == "psr" else {5})
         n = int(sel.sum())
         assert n >= 1000
         dr = got.slant_range_m[sel] - plots.true_range_m[sel]
@@ -82,16 +82,18 @@ def test_identity_typ_and_coverage() -> None:
     plots, _ = _sim(CDG, 600.0)
     target = plots.truth_id >= 0
     psr_only = plots.typ == 1
-    assert set(np.unique(plots.typ[target]).tolist()) <= {1, 4, 5}
+    # I048/020 TYP: 1 single PSR, 5 single Mode S roll-call, 7 Mode S roll-call + PSR
+    # (regression: combined plots were written as 5 and Mode S-only ones as 4, all-call)
+    assert set(np.unique(plots.typ[target]).tolist()) <= {1, 5, 7}
     assert (plots.sic[psr_only] == 2).all() and (plots.sic[~psr_only] == 1).all()
     # PSR-only plots and clutter carry no identity; Mode S plots carry address and Mode C
     assert (plots.icao24[psr_only] == -1).all() and np.isnan(plots.fl[psr_only]).all()
     assert (plots.icao24[~psr_only] >= 0).all() and np.isfinite(plots.fl[~psr_only]).all()
     assert (plots.true_range_m[target] <= 120 * 1852.0).all()
-    assert (plots.true_range_m[target & (plots.typ != 4)] <= 60 * 1852.0 + 1).all()
+    assert (plots.true_range_m[target & (plots.typ != 5)] <= 60 * 1852.0 + 1).all()
     # combined plots: both detected (Pd 0.98 · 0.9 inside 60 NM)
     inside = target & (plots.true_range_m < 55 * 1852.0)
-    share = np.mean(plots.typ[inside] == 5)
+    share = np.mean(plots.typ[inside] == 7)
     assert 0.85 < share < 0.95
     n_scans = len(plots.north_s)
     clutter = int((plots.truth_id < 0).sum())

@@ -73,6 +73,9 @@ def test_shipped_scenarios_parse_as_the_issue_says() -> None:
     ("[scenario]\nname='x'\ntrajectories='q'\nduration_s=1\n[adsb]\nformat='sbs'\n",
      "format must be beast, avr or cat021"),
     ("[scenario\n", "not valid TOML"),
+    # regression: NACp 0 (no accuracy bound) was accepted and gave infinite position noise
+    ("[scenario]\nname='x'\ntrajectories='q'\nduration_s=1\n[adsb]\nnacp=[8, 0]\n",
+     "nacp values must be 1..11"),
 ])
 def test_bad_scenarios_name_the_key(text: str, message: str) -> None:
     with pytest.raises(ScenarioError, match=re.escape(message)):
@@ -210,6 +213,8 @@ def test_bench_scenario_last_line_is_the_summary(tmp_path: Path,
     assert g["gaps"] > 0 and g["breaks_le_30s"] == 0 and g["swaps"] == 0
     assert (tmp_path / "run" / "tracks.csv").exists()
     assert (tmp_path / "run" / "report" / "summary.json").exists()
+    # CONTRACTS.md: the last line IS the summary.json object (it lacked gaps, bench ...)
+    assert json.loads((tmp_path / "run" / "report" / "summary.json").read_text()) == summary
 
 
 def test_gap_continuity_counts_breaks_and_swaps(tmp_path: Path) -> None:
@@ -231,3 +236,34 @@ def test_gap_continuity_counts_breaks_and_swaps(tmp_path: Path) -> None:
     g = gap_continuity(p, gaps)
     assert g == {"gaps": 3, "gaps_le_30s": 2, "breaks_le_30s": 1, "breaks_gt_30s": 0,
                  "swaps": 1, "unobserved": 1}
+
+
+def test_adsb_gaps_as_configured_never_overlap() -> None:
+    """Regression: aircraft were picked for gaps one by one with probability gap_fraction
+    (23 of 86 = 27 % instead of 20 % in adsb-gaps.toml) and their gaps could overlap (one
+    merged gap of 73 s where 10-60 s was asked)."""
+    from skyfuse.sim.adsb import simulate_adsb
+    from skyfuse.sim.scenario import AdsbConfig
+
+    s = load_sample("quickstart")
+    t0 = s.window_s[0]
+    traj = build_trajectories(s, t0, t0 + 1800.0)
+    cfg = AdsbConfig(gap_fraction=0.2, gaps_per_aircraft=(1, 3), gap_s=(10.0, 60.0),
+                     position_rate_hz=0.5, velocity_rate_hz=0.2,
+                     identification_period_s=30.0, status_period_s=30.0)
+    sim = simulate_adsb(traj, cfg, (49.01, 2.55), t0, t0 + 1800.0,
+                        np.random.default_rng(3))
+    g = sim.gaps
+    seg = g[:, 0].astype(int)
+    assert len(np.unique(seg)) == round(0.2 * int(sim.equipped.sum()))
+    d = g[:, 2] - g[:, 1]
+    assert (d >= 10.0).all() and (d <= 60.0).all()
+    assert (np.bincount(seg) <= 3).all() and len(g) > len(np.unique(seg))
+    for f in np.unique(seg):
+        mine = g[seg == f]
+        mine = mine[np.argsort(mine[:, 1])]
+        assert (mine[1:, 1] - mine[:-1, 2] >= 30.0).all()        # 30 s heard between gaps
+        assert mine[0, 1] >= traj.t0_s[f] + 30.0 and mine[-1, 2] <= traj.t1_s[f] - 30.0
+        t = sim.t_s[sim.truth_id == f]
+        for _f, a, b in mine:
+            assert not ((t >= a) & (t < b)).any()                 # nothing heard in a gap

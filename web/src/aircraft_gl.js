@@ -17,6 +17,7 @@
  * it once its last update is older than STALE_AFTER_S (honest: extrapolated, not seen).
  */
 
+import { linkProgram } from './gl_program.js';
 import { INST, MAX_EXTRAPOLATION_S, STALE_AFTER_S } from './store.js';
 
 /** Altitude colour ramp: [feet, [r, g, b]]; the legend is drawn from the same table. */
@@ -116,27 +117,11 @@ void main() {
   o_color = vec4(col * a, a);                               // premultiplied alpha
 }`;
 
-function compile(gl, type, src) {
-  const sh = gl.createShader(type);
-  gl.shaderSource(sh, src);
-  gl.compileShader(sh);
-  if (!gl.getShaderParameter(sh, gl.COMPILE_STATUS)) {
-    throw new Error(`aircraft shader: ${gl.getShaderInfoLog(sh)}`);
-  }
-  return sh;
-}
-
 /** GPU state for drawing aircraft instances into a WebGL2 context. */
 export class AircraftRenderer {
   constructor(gl) {
     this.gl = gl;
-    const prog = gl.createProgram();
-    gl.attachShader(prog, compile(gl, gl.VERTEX_SHADER, VERTEX));
-    gl.attachShader(prog, compile(gl, gl.FRAGMENT_SHADER, FRAGMENT));
-    gl.linkProgram(prog);
-    if (!gl.getProgramParameter(prog, gl.LINK_STATUS)) {
-      throw new Error(`aircraft program: ${gl.getProgramInfoLog(prog)}`);
-    }
+    const prog = linkProgram(gl, VERTEX, FRAGMENT, 'aircraft');
     this.prog = prog;
     this.u = {};
     for (const name of ['u_matrix', 'u_now', 'u_px_to_clip', 'u_size_px']) {

@@ -24,6 +24,7 @@
  * px.
  */
 
+import { linkProgram } from './gl_program.js';
 import { MAX_EXTRAPOLATION_S } from './store.js';
 
 const FIRST = 32;
@@ -78,27 +79,11 @@ void main() {
   o_color = vec4(col * a, a);                              // premultiplied alpha
 }`;
 
-function compile(gl, type, src) {
-  const sh = gl.createShader(type);
-  gl.shaderSource(sh, src);
-  gl.compileShader(sh);
-  if (!gl.getShaderParameter(sh, gl.COMPILE_STATUS)) {
-    throw new Error(`label shader: ${gl.getShaderInfoLog(sh)}`);
-  }
-  return sh;
-}
-
 /** Glyph atlas + instanced label drawing for one WebGL2 context. */
 export class LabelRenderer {
   constructor(gl) {
     this.gl = gl;
-    const prog = gl.createProgram();
-    gl.attachShader(prog, compile(gl, gl.VERTEX_SHADER, VERTEX));
-    gl.attachShader(prog, compile(gl, gl.FRAGMENT_SHADER, FRAGMENT));
-    gl.linkProgram(prog);
-    if (!gl.getProgramParameter(prog, gl.LINK_STATUS)) {
-      throw new Error(`label program: ${gl.getProgramInfoLog(prog)}`);
-    }
+    const prog = linkProgram(gl, VERTEX, FRAGMENT, 'label');
     this.prog = prog;
     this.u = {};
     for (const n of ['u_matrix', 'u_now', 'u_px_to_clip', 'u_atlas_cells', 'u_atlas']) {

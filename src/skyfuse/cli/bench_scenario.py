@@ -13,7 +13,8 @@ own (``adsb_equipped`` in the summary, report in ``DIR/report/adsb-equipped``); 
 gaps, ``gaps`` counts, per gap, whether the aircraft kept the same track number across it
 (``breaks_le_30s``: gaps of ≤ 30 s after which another track number carried the address).
 Timings in ``bench`` (seconds of wall clock). The last stdout line is the summary, one
-line of JSON; the stages' own lines go to stderr.
+line of JSON, and ``DIR/report/summary.json`` holds the same object (CONTRACTS.md); the
+stages' own lines go to stderr.
 """
 
 from __future__ import annotations
@@ -141,6 +142,9 @@ def run(args: Namespace) -> int:
     summary["bench"] = {"dir": str(out), "simulate_s": round(t_sim, 2),
                         "replay_s": round(t_replay, 2),
                         "evaluate_s": round(time.perf_counter() - t, 2)}
+    from skyfuse.eval.report import write_summary
+
+    write_summary(out / "report" / "summary.json", summary)   # the same object as printed
     print(f"skyfuse bench-scenario: {meta['scenario']}: results in {out}", file=sys.stderr)
-    print(json.dumps(summary, default=float), flush=True)
+    print(json.dumps(summary, allow_nan=False), flush=True)
     return 0

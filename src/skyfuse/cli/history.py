@@ -26,7 +26,6 @@ import json
 import math
 import sys
 from argparse import ArgumentParser, Namespace
-from datetime import UTC, datetime
 from typing import Any, TextIO
 
 import numpy as np
@@ -37,6 +36,7 @@ from skyfuse.outputs.history import (
     HistoryError,
     HistoryQueryError,
     HistoryReader,
+    parse_time_s,
 )
 from skyfuse.runtime.tracks_csv import TRACKS_COLUMNS, TrackRows, TracksWriter
 from skyfuse.track.table import STATUS_NAMES
@@ -48,23 +48,10 @@ HELP = "query the track history store (table, TRACKS CSV or JSON lines)"
 
 def parse_time(option: str, text: str) -> float:
     """``--start``/``--end`` value → UTC epoch seconds (ISO 8601 or a number)."""
-    s = text.strip()
     try:
-        v = float(s)
-    except ValueError:
-        pass
-    else:
-        if not math.isfinite(v):
-            raise UsageError(f"{option} {text!r}: not a finite time")
-        return v
-    try:
-        dt = datetime.fromisoformat(s)
-    except ValueError:
-        raise UsageError(f"{option} {text!r}: expected ISO 8601 (2026-12-01T18:00:00Z) "
-                         "or epoch seconds") from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.timestamp()
+        return parse_time_s(text, option)
+    except HistoryQueryError as e:
+        raise UsageError(str(e)) from None
 
 
 def _bbox(text: str) -> tuple[float, float, float, float]:

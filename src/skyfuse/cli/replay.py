@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
+    from skyfuse.measure.sensors import SensorTable
     from skyfuse.runtime.asterix_input import AsterixInput
     from skyfuse.runtime.merge import Piece
     from skyfuse.track.tracker import TrackerConfig
@@ -152,17 +153,23 @@ def _asterix_source(path: str, read: list[int], slot: int) -> Iterator[Piece]:
         yield DatagramPiece(np.asarray(t, np.float64), payloads)
 
 
-def _asterix_feeder(path: str, pipe: Pipeline, args: Namespace) -> AsterixInput:
+def _load_sensors(args: Namespace) -> SensorTable | None:
+    """The ``--sensors`` file, read once (None without it); InputError when unusable."""
     from skyfuse.measure.sensors import SensorFileError, load_sensors
+
+    if not args.sensors:
+        return None
+    try:
+        return load_sensors(args.sensors)
+    except (SensorFileError, OSError) as e:
+        raise InputError(str(e)) from None
+
+
+def _asterix_feeder(path: str, pipe: Pipeline, args: Namespace,
+                    sensors: SensorTable | None) -> AsterixInput:
     from skyfuse.runtime.asterix_input import AsterixInput
 
-    sensors = None
-    if args.sensors:
-        try:
-            sensors = load_sensors(args.sensors)
-        except (SensorFileError, OSError) as e:
-            raise InputError(str(e)) from None
-    elif getattr(args, "_asterix_warned", False) is False:
+    if sensors is None and getattr(args, "_asterix_warned", False) is False:
         print(f"skyfuse replay: {path}: no --sensors: radar plots (CAT048) are counted, "
               "not tracked", file=sys.stderr)
         args._asterix_warned = True
@@ -251,17 +258,12 @@ def _play_round(pieces: list[tuple[int, Piece]], pipe: Pipeline, pacer: _Pacer,
     pipe.advance()
 
 
-def _tracker_config(args: Namespace) -> TrackerConfig:
+def _tracker_config(sensors: SensorTable | None) -> TrackerConfig:
     """ADS-B settings, or radar ones (slowest rotation) when --sensors lists radars."""
-    from skyfuse.measure.sensors import SensorFileError, load_sensors
     from skyfuse.runtime.pipeline import adsb_tracker_config, radar_tracker_config
 
-    if not args.sensors:
+    if sensors is None:
         return adsb_tracker_config()
-    try:
-        sensors = load_sensors(args.sensors)
-    except (SensorFileError, OSError) as e:
-        raise InputError(str(e)) from None
     periods = [s.rotation_period_s for s in sensors.sensors if s.kind in ("psr", "ssr", "modes")]
     return radar_tracker_config(max(periods)) if periods else adsb_tracker_config()
 
@@ -276,9 +278,10 @@ def run(args: Namespace) -> int:
         raise UsageError("--speed must be positive")
     receiver = parse_latlon(args.receiver) if args.receiver else None
     formats = [_file_format(p, args.format) for p in args.files]
+    sensors = _load_sensors(args)              # bad input fails before TRACKS is created
     out = open_output(args.output)
     writer = TracksWriter(out)
-    pipe = Pipeline(PipelineConfig(receiver=receiver, tracker=_tracker_config(args)),
+    pipe = Pipeline(PipelineConfig(receiver=receiver, tracker=_tracker_config(sensors)),
                     sink=writer.write)
     pacer = _Pacer(args.speed)
     progress = None
@@ -294,7 +297,7 @@ def run(args: Namespace) -> int:
     sources: list[Iterator[Piece]] = []
     for i, (path, fmt) in enumerate(zip(args.files, formats, strict=True)):
         if fmt == "asterix":
-            feeders[i] = _asterix_feeder(path, pipe, args)
+            feeders[i] = _asterix_feeder(path, pipe, args, sensors)
             sources.append(_asterix_source(path, read, i))
         else:
             sources.append(_modes_source(path, fmt, args, read, i))

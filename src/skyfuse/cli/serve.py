@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import math
 import os
 import signal
 import socket
@@ -112,6 +113,16 @@ def _check(cfg: Config) -> None:
         raise UsageError(str(e)) from None
     if not 0 <= cfg.server.port < 65536:
         raise UsageError(f"port {cfg.server.port}: must be 0..65535")
+    if not 0 <= cfg.outputs.sbs_port < 65536:
+        raise UsageError(f"SBS output port {cfg.outputs.sbs_port}: must be 0..65535")
+    for key in ("cat062_sac", "cat062_sic"):
+        if not 0 <= getattr(cfg.outputs, key) <= 255:
+            raise UsageError(f"[outputs] {key} {getattr(cfg.outputs, key)}: must be 0..255")
+    if not (math.isfinite(cfg.replay.speed) and cfg.replay.speed >= 0):
+        raise UsageError(f"replay speed {cfg.replay.speed}: must be ≥ 0 (0: as fast as "
+                         "the tracker goes)")
+    if not cfg.runtime.step_s > 0:
+        raise UsageError(f"[runtime] step_s {cfg.runtime.step_s}: must be > 0")
     for f in cfg.feeds:
         try:
             parse_hostport(f.address, "0.0.0.0" if f.kind == "asterix-udp" else None)
@@ -125,6 +136,12 @@ def _check(cfg: Config) -> None:
     for path in cfg.replay.files:
         if not os.path.isfile(path):
             raise InputError(f"{path}: no such file")
+    if cfg.replay.files:
+        from skyfuse.runtime.playback import detect_formats
+        try:
+            detect_formats(list(cfg.replay.files))
+        except ValueError as e:                          # unreadable, or not a recording
+            raise InputError(str(e)) from None
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -161,16 +161,21 @@ def evaluate(tracks: TrackData, truth: TruthData, config: EvalConfig | None = No
               track_number_changes=cont.track_number_changes,
               track_breaks=cont.track_breaks, gaps_bridged=cont.gaps_bridged)
 
-    row_obj = np.where(a.associated, a.truth, 0)
-    identified = a.associated & (truth.obj_icao24[row_obj] >= 0)
+    def of_row(per_obj: NDArray[Any], fill: int) -> NDArray[Any]:
+        """``per_obj[truth]`` of every update, ``fill`` where not associated."""
+        out = np.full(len(tracks), fill, per_obj.dtype)
+        out[a.associated] = per_obj[a.truth[a.associated]]
+        return out
+
+    identified = a.associated & (of_row(truth.obj_icao24, -1) >= 0)
     summary: dict[str, Any] = {"schema": SCHEMA}
     summary.update(acc)
     summary.pop("n_updates")
     summary["position_rms_m_identified"] = accuracy(tracks, a, mc, identified)["position_rms_m"]
     has_adsb = bool((truth.obj_adsb >= 0).any())
     if has_adsb:
-        adsb_rows = a.associated & (truth.obj_adsb[row_obj] == 1)
-        non_rows = a.associated & (truth.obj_adsb[row_obj] == 0)
+        adsb_rows = a.associated & (of_row(truth.obj_adsb, -1) == 1)
+        non_rows = a.associated & (of_row(truth.obj_adsb, -1) == 0)
         summary["position_rms_m_adsb"] = accuracy(tracks, a, mc, adsb_rows)["position_rms_m"]
         summary["position_rms_m_non_adsb"] = accuracy(tracks, a, mc, non_rows)["position_rms_m"]
     n_exp = int(expected.sum())

@@ -92,9 +92,10 @@ def encode_cat062_records(rows: TrackRows, *, sac: int, sic: int,
     """One encoded CAT062 record per row (items as in the module docstring).
 
     ``time_of_day_s``: UTC seconds since midnight per row (or one value for all); default
-    ``t_s mod 86400``. ``frame``: the system reference point for I062/100 (omitted if
-    None). ``engine``: ``"native"`` (skyfuse's serializer, :func:`_native_record`) or
-    ``"libasterix"``; both give the same bytes (tested). Pure: no clock, no I/O.
+    ``t_s mod 86400`` (every row needs a finite time: ValueError otherwise). ``frame``:
+    the system reference point for I062/100 (omitted if None). ``engine``: ``"native"``
+    (skyfuse's serializer, :func:`_native_record`) or ``"libasterix"``; both give the
+    same bytes (tested). Pure: no clock, no I/O.
     """
     if not (0 <= sac <= 255 and 0 <= sic <= 255 and 0 <= service_id <= 255):
         raise ValueError("sac, sic and service_id must be 0..255")
@@ -273,7 +274,8 @@ class Cat062Sender:
     ``publish(rows)`` enqueues (at most ``max_pending_batches`` waiting: the oldest is
     dropped and counted beyond that); ``close()`` sends what is queued, then stops.
     :attr:`stats`: ``records_sent``, ``datagrams_sent``, ``batches_dropped``,
-    ``send_errors``.
+    ``send_errors`` (failed sends, and batches that could not be encoded: the thread goes
+    on), ``records_skipped`` (updates without a finite time: I062/070 is mandatory).
     """
 
     def __init__(self, host: str, port: int, *, sac: int, sic: int,
@@ -286,7 +288,8 @@ class Cat062Sender:
         self.sac, self.sic, self.frame, self.service_id = sac, sic, frame, service_id
         self.max_datagram_bytes = int(max_datagram_bytes)
         self.stats: dict[str, int] = {"records_sent": 0, "datagrams_sent": 0,
-                                      "batches_dropped": 0, "send_errors": 0}
+                                      "batches_dropped": 0, "send_errors": 0,
+                                      "records_skipped": 0}
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, multicast_ttl)
         self._queue: deque[TrackRows] = deque()
@@ -334,12 +337,20 @@ class Cat062Sender:
                 self._busy = True
             try:
                 self._send(rows)
+            except Exception:                    # a bad batch: lose it, not the thread
+                self.stats["send_errors"] += 1
             finally:
                 with self._cv:
                     self._busy = False
                     self._cv.notify_all()
 
     def _send(self, rows: TrackRows) -> None:
+        ok = np.isfinite(np.asarray(rows.t_s, np.float64))   # I062/070 is mandatory
+        if not ok.all():
+            self.stats["records_skipped"] += int((~ok).sum())
+            rows = rows.take(ok)
+            if len(rows) == 0:
+                return
         recs = encode_cat062_records(rows, sac=self.sac, sic=self.sic, frame=self.frame,
                                      service_id=self.service_id)
         for dgram in pack_datagrams(recs, self.max_datagram_bytes):

@@ -46,6 +46,7 @@ import math
 import sqlite3
 import threading
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -70,7 +71,7 @@ from skyfuse.outputs.history_schema import (
 from skyfuse.runtime.tracks_csv import TrackRows
 
 __all__ = ["MAX_LIMIT", "HistoryError", "HistoryQueryError", "HistoryReader", "HistoryStore",
-           "query_history", "trail"]
+           "parse_time_s", "query_history", "trail"]
 
 MAX_LIMIT = 1_000_000
 """Largest ``limit`` a query accepts."""
@@ -329,8 +330,8 @@ class HistoryStore:
         cache.update(fresh)
         self.stats["rows_written"] += len(params)
         self.stats["batches"] += 1
-        t = max(float(np.nanmax(r.t_s)) if len(r) else -np.inf for r in batch)
-        self._t_max_s = max(self._t_max_s, t)
+        if params:                               # written times only: all finite
+            self._t_max_s = max(self._t_max_s, max(p[0] for p in params))
 
     def _expire(self) -> None:
         assert self.retention_s is not None
@@ -352,6 +353,37 @@ class HistoryStore:
                         self._key_cache.clear()
         except sqlite3.Error as e:
             self.stats["last_error"] = f"{type(e).__name__}: {e}"
+
+
+def parse_time_s(text: str, name: str = "time") -> float:
+    """A query time → UTC epoch seconds: a finite number of epoch seconds, or ISO 8601
+    (``2026-12-01T18:00:00Z``; no zone = UTC). :class:`HistoryQueryError` names ``name``
+    and the text otherwise (shared by ``skyfuse history`` and ``/api/v1/history``)."""
+    s = text.strip()
+    try:
+        v = float(s)
+    except ValueError:
+        pass
+    else:
+        if not math.isfinite(v):
+            raise HistoryQueryError(f"{name} {text!r}: not a finite time")
+        return v
+    try:
+        dt = datetime.fromisoformat(s)
+    except ValueError:
+        raise HistoryQueryError(f"{name} {text!r}: expected ISO 8601 (2026-12-01T18:00:00Z) "
+                                "or epoch seconds") from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.timestamp()
+
+
+def _track_number(track_id: int) -> int:
+    """``track_id`` as an int that SQLite can bind (64-bit), else HistoryQueryError."""
+    tid = int(track_id)
+    if not -(1 << 63) <= tid < 1 << 63:
+        raise HistoryQueryError(f"track_id {track_id}: not a 64-bit track number")
+    return tid
 
 
 def _parse_icao(icao24: int | str) -> int:
@@ -524,9 +556,10 @@ class HistoryReader:
                 lookups.append((KEY_CELL, cells))
         spans: dict[int, list[tuple[float, float]]] | None = None
         if track_id is not None:
+            tid = _track_number(track_id)
             where.append("track_id = ?")
-            args.append(int(track_id))
-            spans = {int(track_id): [(lo, hi)]}
+            args.append(tid)
+            spans = {tid: [(lo, hi)]}
         else:
             for kind, keys in lookups:       # the identity or area with the fewest spans
                 got = self._spans(kind, keys, lo, hi)
@@ -573,7 +606,7 @@ class HistoryReader:
         if not 1 <= int(limit) <= MAX_LIMIT:
             raise HistoryQueryError(f"limit {limit}: must be 1..{MAX_LIMIT}")
         sql = "SELECT t_s, lat_deg, lon_deg, alt_ft FROM track_update WHERE track_id = ?"
-        args: list[Any] = [int(track_id)]
+        args: list[Any] = [_track_number(track_id)]
         if since_s is not None:
             sql += " AND t_s >= ?"
             args.append(float(since_s))

@@ -68,7 +68,7 @@ from skyfuse.runtime.pipeline import (
     adsb_tracker_config,
     radar_tracker_config,
 )
-from skyfuse.runtime.playback import Player, Slice
+from skyfuse.runtime.playback import Player, Slice, detect_formats
 from skyfuse.runtime.tracks_csv import TrackRows
 from skyfuse.server.state import LiveState, SensorInfo, SourceStatus
 from skyfuse.track.tracker import TrackerConfig
@@ -239,7 +239,6 @@ class Service:
         self._loop: asyncio.AbstractEventLoop | None = None
         rp = config.replay
         if rp.files:
-            from skyfuse.runtime.playback import detect_formats
             fmts = detect_formats(list(rp.files))
             self.player = Player(list(rp.files), fmts, speed=rp.speed, loop=rp.loop,
                                  shift_to_now=rp.shift_to_now, t0_s=rp.t0_s, clock=clock)
@@ -382,17 +381,19 @@ class Service:
         from skyfuse.ingest.asterix_source import AsterixUdpListener
         name = spec.name or f"asterix-udp:{host}:{port}"
         count = self._udp_counts.setdefault(name, [0, math.nan, 0])   # frames, last, bound
-        async with AsterixUdpListener(host, port, clock=self.clock) as rx:
-            count[2] = 1
-            while not stop.is_set():
-                stopped, d = await unless_stopped(rx.get(), stop)
-                if stopped or d is None:
-                    break
-                count[0] += 1
-                count[1] = self.clock()
-                await self.handoff.room(stop)
-                self.handoff.put(("asterix", name, [d.payload], np.array([d.t_s]), 0.0))
-        count[2] = 0
+        try:
+            async with AsterixUdpListener(host, port, clock=self.clock) as rx:
+                count[2] = 1
+                while not stop.is_set():
+                    stopped, d = await unless_stopped(rx.get(), stop)
+                    if stopped or d is None:
+                        break
+                    count[0] += 1
+                    count[1] = self.clock()
+                    await self.handoff.room(stop)
+                    self.handoff.put(("asterix", name, [d.payload], np.array([d.t_s]), 0.0))
+        finally:                                        # also when cancelled at stop
+            count[2] = 0
 
     async def _emit_slice(self, s: Slice) -> None:
         assert self._stop_evt is not None

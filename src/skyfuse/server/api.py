@@ -24,7 +24,6 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import numpy as np
@@ -67,21 +66,13 @@ def _json(obj: object, status: int = 200) -> Response:
 
 
 def parse_time(text: str, name: str) -> float:
-    """Epoch seconds, or an ISO 8601 time (UTC unless it names a zone) → epoch s."""
+    """Epoch seconds, or an ISO 8601 time (UTC unless it names a zone) → epoch s; a bad
+    one is a 400 (:func:`skyfuse.outputs.history.parse_time_s`)."""
+    from skyfuse.outputs.history import HistoryQueryError, parse_time_s
     try:
-        v = float(text)
-    except ValueError:
-        try:
-            d = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            raise HTTPException(400, f"{name}: {text!r} is neither epoch seconds nor an "
-                                "ISO 8601 time") from None
-        if d.tzinfo is None:
-            d = d.replace(tzinfo=UTC)
-        return d.timestamp()
-    if not math.isfinite(v):
-        raise HTTPException(400, f"{name}: {text!r} is not a finite time")
-    return v
+        return parse_time_s(text, name)
+    except HistoryQueryError as e:
+        raise HTTPException(400, str(e)) from None
 
 
 def _bbox(text: str) -> tuple[float, float, float, float]:

@@ -85,6 +85,7 @@ class AccessMiddleware:
         return got is not None and hmac.compare_digest(got.encode(), self.token.encode())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Check the limits, then the token; pass the request on or answer the refusal."""
         kind = scope["type"]
         if kind not in ("http", "websocket"):
             await self.app(scope, receive, send)

@@ -7,9 +7,10 @@ list of TRACKs directly (each value rendered once as a JSON token, callsigns and
 lists through a small cache) — about 20 ms for 10,000 tracks against 45 ms for
 :func:`track_dicts` + ``json.dumps`` and far more through the models.
 
-Derived fields: ``gs_kt = hypot(vx, vy) / 0.514444`` (1 kt = 1852/3600 m/s);
-``track_deg = atan2(vx, vy)`` in degrees clockwise from north, 0..360; ``null`` when
-the velocity is unknown. Every NaN becomes ``null``: the JSON never holds NaN.
+Derived fields (:func:`skyfuse.outputs.base.ground_velocity`, which the SBS output uses
+too): ``gs_kt = hypot(vx, vy) / 0.514444`` (1 kt = 1852/3600 m/s); ``track_deg =
+atan2(vx, vy)`` in degrees clockwise from north, 0..360; ``null`` when the velocity is
+unknown. Every NaN becomes ``null``: the JSON never holds NaN.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
+from skyfuse.outputs.base import KT_TO_MPS, ground_velocity
 from skyfuse.server.state import TrackView
 
 __all__ = ["API_VERSION", "KT_MPS", "Diff", "HistoryResponse", "HistoryRow", "Sensor",
@@ -28,8 +30,8 @@ __all__ = ["API_VERSION", "KT_MPS", "Diff", "HistoryResponse", "HistoryRow", "Se
            "track_dicts", "tracks_json"]
 
 API_VERSION = 1
-KT_MPS = 1852.0 / 3600.0
-"""One knot in m/s."""
+KT_MPS = KT_TO_MPS
+"""One knot in m/s (:data:`skyfuse.outputs.base.KT_TO_MPS`)."""
 
 _STATUS = ("tentative", "confirmed", "coasting")
 
@@ -150,9 +152,8 @@ def track_dicts(v: TrackView, sensor_names: Any) -> list[dict[str, Any]]:
     """``TRACK`` objects for every row of ``v`` (``sensor_names(mask) -> list[str]``)."""
     if len(v) == 0:
         return []
-    speed = np.hypot(v.vx_mps, v.vy_mps)
-    gs = _nullable(speed / KT_MPS, 1)
-    trk = _nullable(np.degrees(np.arctan2(v.vx_mps, v.vy_mps)) % 360.0, 1)
+    gs_kt, track_deg = ground_velocity(v.vx_mps, v.vy_mps)
+    gs, trk = _nullable(gs_kt, 1), _nullable(track_deg, 1)
     icao = [f"{a:06x}" if a >= 0 else None for a in v.icao24.tolist()]
     m3a = [f"{m:04o}" if m >= 0 else None for m in v.mode3a.tolist()]
     status = [_STATUS[s] if 0 <= s < 3 else "tentative" for s in v.status.tolist()]
@@ -194,8 +195,8 @@ def tracks_json(v: TrackView, sensor_names: Any) -> str:
     ``json.dumps(track_dicts(v, sensor_names))``)."""
     if len(v) == 0:
         return "[]"
-    gs = _tokens(np.hypot(v.vx_mps, v.vy_mps) / KT_MPS, 1)
-    trk = _tokens(np.degrees(np.arctan2(v.vx_mps, v.vy_mps)) % 360.0, 1)
+    gs_kt, track_deg = ground_velocity(v.vx_mps, v.vy_mps)
+    gs, trk = _tokens(gs_kt, 1), _tokens(track_deg, 1)
     icao = [f'"{a:06x}"' if a >= 0 else "null" for a in v.icao24.tolist()]
     m3a = [f'"{m:04o}"' if m >= 0 else "null" for m in v.mode3a.tolist()]
     status = [_STATUS[s] if 0 <= s < 3 else "tentative" for s in v.status.tolist()]

@@ -91,7 +91,7 @@ class TrackView:
 class Changes:
     """What changed after a given ``seq``: the latest rows of changed tracks; removed ids
     (deleted tracks, and changed tracks now hidden as tentative; the client ignores ids
-    it does not hold)."""
+    it does not hold). No id is in both, so a client may apply them in either order."""
 
     upsert: TrackView
     remove: NDArray[np.int64]
@@ -376,8 +376,11 @@ class LiveState:
                 hidden = c["track_id"][slots[keep & tent & c["shown"][slots]]]
                 keep &= ~tent
             start = int(np.searchsorted(np.asarray(self._rm_seq), since_seq, "right"))
-            rm = [*self._rm_id[start:], hidden]
-            return Changes(self._view(slots[keep]), np.concatenate(rm))
+            rm = np.concatenate([*self._rm_id[start:], hidden])
+            up = self._view(slots[keep])
+            if len(rm) and len(up):                  # removed, then back: upsert only,
+                rm = rm[~np.isin(rm, up.track_id)]   # so the two lists are disjoint
+            return Changes(up, rm)
 
     def track(self, track_id: int) -> tuple[TrackView, NDArray[np.float64]] | None:
         """One track and its trail ``[[t_s, lat_deg, lon_deg, alt_ft], ...]`` (oldest

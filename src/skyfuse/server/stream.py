@@ -4,7 +4,8 @@ Protocol (version 1): the server sends text messages, each one JSON object —
 first ``{"type": "snapshot", "time", "tracks": [TRACK...]}``, then
 ``{"type": "diff", "time", "upsert": [TRACK...], "remove": [track_id...]}`` whenever
 something changed, at most one message per ``interval_s`` per client. A client that
-applies them in order holds exactly the server's state. Messages from the client are
+applies them in order holds exactly the server's state (``upsert`` and ``remove`` of one
+diff never share an id, so their order within a diff does not matter). Messages from the client are
 read and ignored (bounded by the server's WebSocket frame limit).
 
 Coalescing. A client owns no queue: its whole backlog is one number, the state ``seq``
@@ -110,11 +111,12 @@ class StreamHub:
         if len(self._clients) >= self.max_clients:
             await ws.close(code=1013, reason="too many clients")
             return
-        await ws.accept()
         client = _Client()
-        self._clients.add(client)
-        reader = asyncio.ensure_future(self._drain(ws))
+        self._clients.add(client)                # counted before the handshake's await
+        reader: asyncio.Future[None] | None = None
         try:
+            await ws.accept()
+            reader = asyncio.ensure_future(self._drain(ws))
             client.seq, text = self._snapshot(tentative)
             await self._send(ws, text)
             last = time.monotonic()
@@ -139,9 +141,10 @@ class StreamHub:
             pass                                          # the client went away mid-send
         finally:
             self._clients.discard(client)
-            reader.cancel()
-            with contextlib.suppress(BaseException):
-                await reader
+            if reader is not None:
+                reader.cancel()
+                with contextlib.suppress(BaseException):
+                    await reader
 
     async def _send(self, ws: WebSocket, text: str) -> None:
         await ws.send_text(text)

@@ -9,8 +9,9 @@ identification every ``identification_period_s`` and operational status (carryin
 every ``status_period_s``, each stream with its own random phase and ±10 % jitter of the
 interval. The CPR format (even/odd) of each position is drawn at random (a receiver hears
 a random subset of the alternating transmissions). Every message is lost with
-probability ``loss``; during a gap (``gap_fraction`` of equipped aircraft get 1-3 gaps of
-``gap_s``, placed at random at least 30 s inside the segment) nothing is heard. Coverage:
+probability ``loss``; during a gap (``round(gap_fraction · N)`` of the N equipped
+aircraft get 1-3 gaps of ``gap_s``, placed at random, not overlapping, with at least 30 s
+of reception before and after each) nothing is heard. Coverage:
 slant range ≤ ``max_range_nm`` and line of sight (4/3 earth) from the receiver.
 
 Position error: white Gaussian, per axis ``σ = EPU(NACp) / 2.45`` (EPU the 95 % bound of
@@ -96,20 +97,33 @@ def _stream(traj: Trajectories, segs: NDArray[np.int64], period: float, t0: floa
     return seg[ok], t[ok]
 
 
+_GAP_MARGIN_S = 30.0
+
+
 def _gaps(segs: NDArray[np.int64], traj: Trajectories, cfg: AdsbConfig,
           rng: np.random.Generator) -> F64:
+    """(segment, t0, t1) rows: exactly ``round(gap_fraction · N)`` of the ``N`` equipped
+    segments, among those long enough for one gap, get ``gaps_per_aircraft`` gaps (fewer
+    when the flight is too short); each lies in its own slot of the flight, with 30 s of
+    reception before it and after it, so gaps never overlap or touch."""
     rows: list[tuple[float, float, float]] = []
     if cfg.gap_fraction <= 0 or len(segs) == 0:
         return np.empty((0, 3))
-    chosen = segs[rng.random(len(segs)) < cfg.gap_fraction]
+    slot_min = cfg.gap_s[1] + _GAP_MARGIN_S              # a slot holds any gap + a margin
+    span = traj.t1_s[segs] - traj.t0_s[segs] - _GAP_MARGIN_S
+    eligible = segs[span >= slot_min]
+    n = min(round(cfg.gap_fraction * len(segs)), len(eligible))
+    chosen = np.sort(eligible[rng.permutation(len(eligible))[:n]])
     for f in chosen.tolist():
-        lo, hi = traj.t0_s[f] + 30.0, traj.t1_s[f] - 30.0
-        for _ in range(int(rng.integers(cfg.gaps_per_aircraft[0],
-                                        cfg.gaps_per_aircraft[1] + 1))):
+        lo, hi = traj.t0_s[f] + _GAP_MARGIN_S, traj.t1_s[f]
+        k = int(rng.integers(cfg.gaps_per_aircraft[0], cfg.gaps_per_aircraft[1] + 1))
+        k = min(k, int((hi - lo) // slot_min))
+        if k <= 0:
+            continue
+        slot = (hi - lo) / k
+        for i in range(k):
             d = float(rng.uniform(*cfg.gap_s))
-            if hi - lo <= d:
-                break
-            g0 = float(rng.uniform(lo, hi - d))
+            g0 = lo + i * slot + float(rng.uniform(0.0, slot - _GAP_MARGIN_S - d))
             rows.append((f, g0, g0 + d))
     return np.array(rows, np.float64).reshape(-1, 3)
 

@@ -27,9 +27,12 @@ its own detection over its own coverage. Outcomes per (target, scan):
 
 | SSR | PSR | plot (SIC, I048/020 TYP)        | measurement | identity            |
 |-----|-----|---------------------------------|-------------|---------------------|
-| yes | yes | radar SIC, 5 (Mode S) / 3 (SSR) | SSR σ, bias | Mode A, C, S        |
-| yes | no  | radar SIC, 4 (Mode S) / 2 (SSR) | SSR σ, bias | Mode A, C, S        |
+| yes | yes | radar SIC, 7 (Mode S) / 3 (SSR) | SSR σ, bias | Mode A, C, S        |
+| yes | no  | radar SIC, 5 (Mode S) / 2 (SSR) | SSR σ, bias | Mode A, C, S        |
 | no  | yes | PSR SIC, 1                      | PSR σ, bias | none                |
+
+(TYP 5 "single Mode S roll-call", 7 "Mode S roll-call + PSR": a Mode S radar interrogates
+the targets it has acquired by roll-call.)
 
 (a ``kind = "psr"`` radar makes only TYP 1 plots on its own SIC). Measurement noise:
 ``ρ_m = ρ + b_ρ + N(0, σ_ρ²)``, ``θ_m = θ + b_θ + N(0, σ_θ²)`` (mod 360). Mode S radars
@@ -179,7 +182,7 @@ def simulate_radar(traj: Trajectories, r: RadarConfig, t_start_s: float, t_end_s
     keep = det_s | det_p
     psr_only = det_p & ~det_s
     modes = r.kind == "modes"
-    typ = np.where(det_s & det_p, 5 if modes else 3, 4 if modes else 2).astype(np.int8)
+    typ = np.where(det_s & det_p, 7 if modes else 3, 5 if modes else 2).astype(np.int8)
     typ[psr_only] = 1
     psr_sic = p.sic if p is not None else r.sic
     sr = np.where(psr_only, p.sigma_range_m if p else r.sigma_range_m, r.sigma_range_m)

@@ -283,8 +283,8 @@ def _adsb(where: str, t: Any) -> AdsbConfig:
     _positive(where, position_rate_hz=a.position_rate_hz, velocity_rate_hz=a.velocity_rate_hz,
               identification_period_s=a.identification_period_s,
               status_period_s=a.status_period_s, max_range_nm=a.max_range_nm)
-    if any(not 0 <= n <= 11 for n in a.nacp):
-        raise ScenarioError(f"{where}: nacp values must be 0..11")
+    if any(not 1 <= n <= 11 for n in a.nacp):          # NACp 0: no bound, nothing to draw
+        raise ScenarioError(f"{where}: nacp values must be 1..11 (0 means unknown accuracy)")
     if a.gaps_per_aircraft[0] > a.gaps_per_aircraft[1] or a.gap_s[0] > a.gap_s[1]:
         raise ScenarioError(f"{where}: gaps_per_aircraft and gap_s must be [low, high]")
     return a

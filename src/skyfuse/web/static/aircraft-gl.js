@@ -1,8 +1,8 @@
-var v=2*Math.PI*6378137,u=1852/3600,x=Math.PI/180;var c=8;var h=20,l=5,U=Math.PI/180;var n=[[0,[1,.55,.1]],[5e3,[1,.85,.1]],[1e4,[.55,.9,.2]],[2e4,[.15,.85,.55]],[3e4,[.2,.6,1]],[4e4,[.8,.4,1]]],d=[.72,.72,.72];function p(){let o=e=>e.toFixed(3),t=`vec3 altColor(float a) {
-  if (a < -9999.0) return vec3(${d.map(o)});
-`;t+=`  if (a <= ${o(n[0][0])}) return vec3(${n[0][1].map(o)});
-`;for(let e=1;e<n.length;e++){let[i,r]=n[e-1],[a,s]=n[e];t+=`  if (a < ${o(a)}) return mix(vec3(${r.map(o)}), vec3(${s.map(o)}), (a - ${o(i)}) / ${o(a-i)});
-`}return`${t}  return vec3(${n[n.length-1][1].map(o)});
+function h(e,t,s,i){let o=e.createShader(t);if(e.shaderSource(o,s),e.compileShader(o),!e.getShaderParameter(o,e.COMPILE_STATUS))throw new Error(`${i} shader: ${e.getShaderInfoLog(o)}`);return o}function l(e,t,s,i){let o=e.createProgram();if(e.attachShader(o,h(e,e.VERTEX_SHADER,t,i)),e.attachShader(o,h(e,e.FRAGMENT_SHADER,s,i)),e.linkProgram(o),!e.getProgramParameter(o,e.LINK_STATUS))throw new Error(`${i} program: ${e.getProgramInfoLog(o)}`);return o}var T=2*Math.PI*6378137,d=1852/3600,F=Math.PI/180;var c=8;var f=20,_=5,B=Math.PI/180;var r=[[0,[1,.55,.1]],[5e3,[1,.85,.1]],[1e4,[.55,.9,.2]],[2e4,[.15,.85,.55]],[3e4,[.2,.6,1]],[4e4,[.8,.4,1]]],p=[.72,.72,.72];function m(){let e=s=>s.toFixed(3),t=`vec3 altColor(float a) {
+  if (a < -9999.0) return vec3(${p.map(e)});
+`;t+=`  if (a <= ${e(r[0][0])}) return vec3(${r[0][1].map(e)});
+`;for(let s=1;s<r.length;s++){let[i,o]=r[s-1],[a,n]=r[s];t+=`  if (a < ${e(a)}) return mix(vec3(${o.map(e)}), vec3(${n.map(e)}), (a - ${e(i)}) / ${e(a-i)});
+`}return`${t}  return vec3(${r[r.length-1][1].map(e)});
 }
 `}var A=`#version 300 es
 precision highp float;
@@ -17,10 +17,10 @@ out vec2 v_uv;
 out vec3 v_color;
 out float v_alpha;
 flat out int v_flags;
-${p()}
+${m()}
 void main() {
   float age = u_now - a_misc.x;
-  float dt = clamp(age, 0.0, ${h.toFixed(1)});
+  float dt = clamp(age, 0.0, ${f.toFixed(1)});
   vec2 p = a_pos_vel.xy + a_pos_vel.zw * dt;
   vec4 c = u_matrix * vec4(p, 0.0, 1.0);
   int flags = int(a_misc.w + 0.5);
@@ -33,9 +33,9 @@ void main() {
   gl_Position = c;
   v_uv = a_corner;
   v_color = altColor(a_misc.z);
-  v_alpha = age > ${l.toFixed(1)} ? 0.45 : 1.0;
+  v_alpha = age > ${_.toFixed(1)} ? 0.45 : 1.0;
   v_flags = flags;
-}`,m=`#version 300 es
+}`,v=`#version 300 es
 precision mediump float;
 in vec2 v_uv;
 in vec3 v_color;
@@ -73,4 +73,4 @@ void main() {
   }
   if ((v_flags & 2) != 0 && d < 0.12) col = vec3(1.0);      // selected: white outline
   o_color = vec4(col * a, a);                               // premultiplied alpha
-}`;function f(o,t,e){let i=o.createShader(t);if(o.shaderSource(i,e),o.compileShader(i),!o.getShaderParameter(i,o.COMPILE_STATUS))throw new Error(`aircraft shader: ${o.getShaderInfoLog(i)}`);return i}var _=class{constructor(t){this.gl=t;let e=t.createProgram();if(t.attachShader(e,f(t,t.VERTEX_SHADER,A)),t.attachShader(e,f(t,t.FRAGMENT_SHADER,m)),t.linkProgram(e),!t.getProgramParameter(e,t.LINK_STATUS))throw new Error(`aircraft program: ${t.getProgramInfoLog(e)}`);this.prog=e,this.u={};for(let r of["u_matrix","u_now","u_px_to_clip","u_size_px"])this.u[r]=t.getUniformLocation(e,r);this.vao=t.createVertexArray(),t.bindVertexArray(this.vao);let i=new Float32Array([-1,-1,1,-1,1,1,-1,-1,1,1,-1,1]);this.cornerBuf=t.createBuffer(),t.bindBuffer(t.ARRAY_BUFFER,this.cornerBuf),t.bufferData(t.ARRAY_BUFFER,i,t.STATIC_DRAW),t.enableVertexAttribArray(0),t.vertexAttribPointer(0,2,t.FLOAT,!1,8,0),this.instBuf=t.createBuffer(),this.instCapacity=0,t.bindBuffer(t.ARRAY_BUFFER,this.instBuf),t.enableVertexAttribArray(1),t.vertexAttribPointer(1,4,t.FLOAT,!1,c*4,0),t.vertexAttribDivisor(1,1),t.enableVertexAttribArray(2),t.vertexAttribPointer(2,4,t.FLOAT,!1,c*4,16),t.vertexAttribDivisor(2,1),t.bindVertexArray(null),this.n=0}upload(t,e){let i=this.gl;i.bindBuffer(i.ARRAY_BUFFER,this.instBuf),t.length>this.instCapacity&&(i.bufferData(i.ARRAY_BUFFER,t.byteLength,i.DYNAMIC_DRAW),this.instCapacity=t.length),e>0&&i.bufferSubData(i.ARRAY_BUFFER,0,t,0,e*c),this.n=e}draw(t,e,i,r,a){if(this.n===0)return;let s=this.gl;s.useProgram(this.prog),s.uniformMatrix4fv(this.u.u_matrix,!1,t),s.uniform1f(this.u.u_now,e),s.uniform2f(this.u.u_px_to_clip,2/i,2/r),s.uniform1f(this.u.u_size_px,a),s.bindVertexArray(this.vao),s.enable(s.BLEND),s.blendFunc(s.ONE,s.ONE_MINUS_SRC_ALPHA),s.disable(s.DEPTH_TEST),s.drawArraysInstanced(s.TRIANGLES,0,6,this.n),s.bindVertexArray(null)}};export{n as ALT_STOPS,_ as AircraftRenderer,d as UNKNOWN_ALT_RGB};
+}`,u=class{constructor(t){this.gl=t;let s=l(t,A,v,"aircraft");this.prog=s,this.u={};for(let o of["u_matrix","u_now","u_px_to_clip","u_size_px"])this.u[o]=t.getUniformLocation(s,o);this.vao=t.createVertexArray(),t.bindVertexArray(this.vao);let i=new Float32Array([-1,-1,1,-1,1,1,-1,-1,1,1,-1,1]);this.cornerBuf=t.createBuffer(),t.bindBuffer(t.ARRAY_BUFFER,this.cornerBuf),t.bufferData(t.ARRAY_BUFFER,i,t.STATIC_DRAW),t.enableVertexAttribArray(0),t.vertexAttribPointer(0,2,t.FLOAT,!1,8,0),this.instBuf=t.createBuffer(),this.instCapacity=0,t.bindBuffer(t.ARRAY_BUFFER,this.instBuf),t.enableVertexAttribArray(1),t.vertexAttribPointer(1,4,t.FLOAT,!1,c*4,0),t.vertexAttribDivisor(1,1),t.enableVertexAttribArray(2),t.vertexAttribPointer(2,4,t.FLOAT,!1,c*4,16),t.vertexAttribDivisor(2,1),t.bindVertexArray(null),this.n=0}upload(t,s){let i=this.gl;i.bindBuffer(i.ARRAY_BUFFER,this.instBuf),t.length>this.instCapacity&&(i.bufferData(i.ARRAY_BUFFER,t.byteLength,i.DYNAMIC_DRAW),this.instCapacity=t.length),s>0&&i.bufferSubData(i.ARRAY_BUFFER,0,t,0,s*c),this.n=s}draw(t,s,i,o,a){if(this.n===0)return;let n=this.gl;n.useProgram(this.prog),n.uniformMatrix4fv(this.u.u_matrix,!1,t),n.uniform1f(this.u.u_now,s),n.uniform2f(this.u.u_px_to_clip,2/i,2/o),n.uniform1f(this.u.u_size_px,a),n.bindVertexArray(this.vao),n.enable(n.BLEND),n.blendFunc(n.ONE,n.ONE_MINUS_SRC_ALPHA),n.disable(n.DEPTH_TEST),n.drawArraysInstanced(n.TRIANGLES,0,6,this.n),n.bindVertexArray(null)}};export{r as ALT_STOPS,u as AircraftRenderer,p as UNKNOWN_ALT_RGB};

@@ -898,7 +898,7 @@ ${o.prelude.vertexSource}`,define:o.define},defaultProjectionData:h,getProjectio
 `;for(let i=1;i<Mi.length;i++){let[r,a]=Mi[i-1],[n,o]=Mi[i];t+=`  if (a < ${e(n)}) return mix(vec3(${a.map(e)}), vec3(${o.map(e)}), (a - ${e(r)}) / ${e(n-r)});
 `}return`${t}  return vec3(${Mi[Mi.length-1][1].map(e)});
 }
-`}var I7=`#version 300 es
+`}var F7=`#version 300 es
 precision highp float;
 layout(location = 0) in vec2 a_corner;
 layout(location = 1) in vec4 a_pos_vel;
