@@ -146,19 +146,25 @@ def test_history_queries_and_bounds(state: LiveState, tmp_path: Path) -> None:
     cfg = ServerConfig(history_limit=5, history_max_limit=20, history_max_range_s=3600)
     c = TestClient(create_app(state, cfg, history_path=str(db)))
     q = "start=1700000000&end=1700000009"
-    body = c.get(f"/api/v1/history?{q}").json()
-    assert body["count"] == 5 and body["truncated"] is True        # default limit
-    assert set(body["rows"][0]) == {"t_s", "track_id", "status", "lat_deg", "lon_deg",
+    r = c.get(f"/api/v1/history?{q}")
+    body = r.json()                                    # CONTRACTS: rows of the TRACKS columns
+    assert isinstance(body, list) and len(body) == 5                # default limit
+    assert r.headers["x-skyfuse-count"] == "5" and r.headers["x-skyfuse-truncated"] == "true"
+    assert set(body[0]) == {"t_s", "track_id", "status", "lat_deg", "lon_deg",
                                     "alt_ft", "icao24", "callsign", "vx_mps", "vy_mps"}
-    body = c.get(f"/api/v1/history?{q}&icao24=3C0002&limit=20").json()
-    assert body["count"] == 10 and {r["track_id"] for r in body["rows"]} == {2}
+    r = c.get(f"/api/v1/history?{q}&icao24=3C0002&limit=20")
+    body = r.json()
+    assert len(body) == 10 and {row["track_id"] for row in body} == {2}
+    assert r.headers["x-skyfuse-truncated"] == "false"
+    r = c.get(f"/api/v1/history?{q}&icao24=3C0002&limit=10")   # exactly limit rows exist
+    assert len(r.json()) == 10 and r.headers["x-skyfuse-truncated"] == "false"
     body = c.get(f"/api/v1/history?{q}&callsign=TST4&limit=20").json()
-    assert {r["icao24"] for r in body["rows"]} == {"3c0004"}
+    assert {row["icao24"] for row in body} == {"3c0004"}
     body = c.get(f"/api/v1/history?{q}&bbox=47.9,1.9,48.015,2.015&limit=20").json()
-    assert {r["track_id"] for r in body["rows"]} == {1}
+    assert {row["track_id"] for row in body} == {1}
     iso = c.get("/api/v1/history?start=2023-11-14T22:13:20Z&end=2023-11-14T22:13:22Z"
                 "&limit=20").json()
-    assert {r["t_s"] for r in iso["rows"]} == {1_700_000_000.0, 1_700_000_001.0,
+    assert {row["t_s"] for row in iso} == {1_700_000_000.0, 1_700_000_001.0,
                                                1_700_000_002.0}
     csv = c.get(f"/api/v1/history?{q}&track_id=1&limit=20&format=csv").text.splitlines()
     assert csv[0].startswith("t_s,track_id,status,lat_deg,lon_deg,alt_ft,icao24,callsign")

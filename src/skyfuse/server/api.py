@@ -32,7 +32,7 @@ from fastapi.responses import Response
 
 from skyfuse.runtime.config import ServerConfig
 from skyfuse.server.schema import (
-    HistoryResponse,
+    HistoryRow,
     Sensor,
     Source,
     TrackDetail,
@@ -154,7 +154,7 @@ def build_router(ctx: ApiContext) -> APIRouter:
                          for t, la, lo, al in trail.tolist()]
         return _json(body)
 
-    @r.get("/history", response_model=HistoryResponse,
+    @r.get("/history", response_model=list[HistoryRow],
            responses={400: {"description": "bad parameter"},
                       503: {"description": "no history store configured"}},
            summary="Stored track updates (bounded)")
@@ -189,19 +189,25 @@ def build_router(ctx: ApiContext) -> APIRouter:
         try:
             rows = query_history(ctx.history_path, start_s=t_start, end_s=t_end,
                                  icao24=icao24, callsign=callsign, bbox=box,
-                                 track_id=track_id, limit=n)
+                                 track_id=track_id, limit=n + 1)
         except HistoryQueryError as e:
             raise HTTPException(400, str(e)) from None
         except (HistoryError, OSError) as e:
             raise HTTPException(503, f"history store unavailable: {e}") from None
+        truncated = len(rows.t_s) > n                    # asked for one row more than n
+        if truncated:
+            rows = rows.take(slice(0, n))
+        meta = {"X-Skyfuse-Start": repr(t_start), "X-Skyfuse-End": repr(t_end),
+                "X-Skyfuse-Truncated": "true" if truncated else "false"}
         if format == "csv":
             from skyfuse.runtime.tracks_csv import TracksWriter
             buf = io.StringIO()
             TracksWriter(buf).write(rows)
-            return Response(buf.getvalue(), media_type="text/csv")
+            return Response(buf.getvalue(), media_type="text/csv", headers=meta)
         out = _history_rows(rows)
-        return _json({"start": t_start, "end": t_end, "count": len(out),
-                      "truncated": len(rows) >= n, "rows": out})
+        response = _json(out)
+        response.headers.update({**meta, "X-Skyfuse-Count": str(len(out))})
+        return response
 
     @r.get("/sources", response_model=list[Source], summary="Feed and sensor counters")
     async def sources() -> Response:

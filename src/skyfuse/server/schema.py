@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 from skyfuse.outputs.base import KT_TO_MPS, ground_velocity
 from skyfuse.server.state import TrackView
 
-__all__ = ["API_VERSION", "KT_MPS", "Diff", "HistoryResponse", "HistoryRow", "Sensor",
+__all__ = ["API_VERSION", "KT_MPS", "Diff", "HistoryRow", "Sensor",
            "Snapshot", "Source", "Track", "TrackDetail", "TracksResponse", "dumps",
            "track_dicts", "tracks_json"]
 
@@ -100,16 +100,6 @@ class HistoryRow(BaseModel):
     callsign: str | None
     vx_mps: float | None
     vy_mps: float | None
-
-
-class HistoryResponse(BaseModel):
-    """``GET /api/v1/history``."""
-
-    start: float
-    end: float
-    count: int
-    truncated: bool = Field(description="true when limit rows were returned")
-    rows: list[HistoryRow]
 
 
 class Source(BaseModel):
