@@ -70,3 +70,19 @@ def test_bad_sensor_file_exits_2_before_writing_tracks(recording: Path, tmp_path
                  "-o", str(tracks)]) == 2
     assert "sensors.toml" in capsys.readouterr().err
     assert not tracks.exists()
+
+
+def test_tracker_settings_follow_the_slowest_radar(recording: Path) -> None:
+    """replay, run and serve share one rule: radar settings for the slowest antenna."""
+    from skyfuse.measure.sensors import load_sensors
+    from skyfuse.runtime.pipeline import adsb_tracker_config, tracker_config_for
+
+    adsb = adsb_tracker_config()
+    plain = tracker_config_for(None)
+    assert (plain.revisit_s, plain.delete_after_s) == (adsb.revisit_s, adsb.delete_after_s)
+    sensors = load_sensors(recording / "sensors.toml")
+    radar = [s for s in sensors.sensors if s.kind in ("psr", "ssr", "modes")]
+    assert radar, sensors
+    cfg = tracker_config_for(sensors)
+    assert cfg.revisit_s == max(s.rotation_period_s for s in radar) == 4.0
+    assert cfg.delete_after_s >= 3 * cfg.revisit_s

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from skyfuse.cli.decode import parse_latlon
 from skyfuse.cli.errors import InputError, UsageError
-from skyfuse.runtime.pipeline import Pipeline, PipelineConfig
+from skyfuse.runtime.pipeline import Pipeline, PipelineConfig, tracker_config_for
 from skyfuse.runtime.tracks_csv import TracksWriter
 
 if TYPE_CHECKING:
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from skyfuse.measure.sensors import SensorTable
     from skyfuse.runtime.asterix_input import AsterixInput
     from skyfuse.runtime.merge import Piece
-    from skyfuse.track.tracker import TrackerConfig
 
 __all__ = ["HELP", "add_arguments", "add_pipeline_options", "open_output", "run"]
 
@@ -258,16 +257,6 @@ def _play_round(pieces: list[tuple[int, Piece]], pipe: Pipeline, pacer: _Pacer,
     pipe.advance()
 
 
-def _tracker_config(sensors: SensorTable | None) -> TrackerConfig:
-    """ADS-B settings, or radar ones (slowest rotation) when --sensors lists radars."""
-    from skyfuse.runtime.pipeline import adsb_tracker_config, radar_tracker_config
-
-    if sensors is None:
-        return adsb_tracker_config()
-    periods = [s.rotation_period_s for s in sensors.sensors if s.kind in ("psr", "ssr", "modes")]
-    return radar_tracker_config(max(periods)) if periods else adsb_tracker_config()
-
-
 def _total(count: int | dict[int, int]) -> int:
     return sum(count.values()) if isinstance(count, dict) else int(count)
 
@@ -281,7 +270,7 @@ def run(args: Namespace) -> int:
     sensors = _load_sensors(args)              # bad input fails before TRACKS is created
     out = open_output(args.output)
     writer = TracksWriter(out)
-    pipe = Pipeline(PipelineConfig(receiver=receiver, tracker=_tracker_config(sensors)),
+    pipe = Pipeline(PipelineConfig(receiver=receiver, tracker=tracker_config_for(sensors)),
                     sink=writer.write)
     pacer = _Pacer(args.speed)
     progress = None

@@ -18,7 +18,7 @@ from skyfuse.cli.decode import parse_latlon
 from skyfuse.cli.errors import UsageError
 from skyfuse.cli.replay import add_pipeline_options, open_output
 from skyfuse.runtime.live import FeedSpec, LiveRunner, parse_hostport
-from skyfuse.runtime.pipeline import Pipeline, PipelineConfig
+from skyfuse.runtime.pipeline import Pipeline, PipelineConfig, tracker_config_for
 from skyfuse.runtime.tracks_csv import TracksWriter
 
 __all__ = ["HELP", "add_arguments", "run"]
@@ -76,15 +76,17 @@ def run(args: Namespace) -> int:
     """Run the live feeds until interrupted; exit 0 after a clean stop."""
     specs = _specs(args)
     receiver = parse_latlon(args.receiver) if args.receiver else None
+    sensors = None
     if args.sensors:
         from skyfuse.measure.sensors import SensorFileError, load_sensors
         try:
-            load_sensors(args.sensors)                   # fail early, with exit 2
+            sensors = load_sensors(args.sensors)         # fail early, with exit 2
         except (SensorFileError, OSError) as e:
             raise UsageError(str(e)) from None
     out = open_output(args.output)
     writer = TracksWriter(out)
-    pipe = Pipeline(PipelineConfig(receiver=receiver), sink=writer.write)
+    pipe = Pipeline(PipelineConfig(receiver=receiver, tracker=tracker_config_for(sensors)),
+                    sink=writer.write)
     runner = LiveRunner(pipe, specs, writer.flush, t0_s=args.t0, sensors_path=args.sensors,
                         log=_log, log_every_s=args.log_every)
     _log("sources " + ", ".join(s.name for s in specs))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -34,8 +35,11 @@ from skyfuse.runtime.tracks_csv import TrackRows
 from skyfuse.track.filters.imm import imm_cv_ct
 from skyfuse.track.tracker import Tracker, TrackerConfig
 
+if TYPE_CHECKING:
+    from skyfuse.measure.sensors import SensorTable
+
 __all__ = ["Pipeline", "PipelineConfig", "PipelineCounters", "adsb_tracker_config",
-           "radar_tracker_config"]
+           "radar_tracker_config", "tracker_config_for"]
 
 
 def adsb_tracker_config() -> TrackerConfig:
@@ -70,6 +74,15 @@ def radar_tracker_config(revisit_s: float) -> TrackerConfig:
     return replace(adsb_tracker_config(), revisit_s=r, coast_after_s=max(5.0, 1.5 * r),
                    delete_after_s=max(20.0, 3.0 * r), init_max_dt_s=max(10.0, 2.5 * r),
                    confirm_m=3, confirm_n=4)
+
+
+def tracker_config_for(sensors: SensorTable | None) -> TrackerConfig:
+    """The tracker settings for a sensor set (the one rule of replay, run and serve):
+    :func:`radar_tracker_config` for the slowest antenna when ``sensors`` lists rotating
+    radars (PSR, SSR, Mode S), else :func:`adsb_tracker_config`."""
+    periods = [] if sensors is None else [
+        s.rotation_period_s for s in sensors.sensors if s.kind in ("psr", "ssr", "modes")]
+    return radar_tracker_config(max(periods)) if periods else adsb_tracker_config()
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,31 +62,18 @@ from skyfuse.measure.sensors import SensorTable
 from skyfuse.runtime.config import Config, FeedConfig
 from skyfuse.runtime.live import parse_hostport
 from skyfuse.runtime.merge import DatagramPiece, FramePiece, SbsPiece
-from skyfuse.runtime.pipeline import (
-    Pipeline,
-    PipelineConfig,
-    adsb_tracker_config,
-    radar_tracker_config,
-)
+from skyfuse.runtime.pipeline import Pipeline, PipelineConfig, tracker_config_for
 from skyfuse.runtime.playback import Player, Slice, detect_formats
 from skyfuse.runtime.tracks_csv import TrackRows
 from skyfuse.server.state import LiveState, SensorInfo, SourceStatus
-from skyfuse.track.tracker import TrackerConfig
 
-__all__ = ["KIND_RANGE_NM", "Handoff", "Service", "tracker_config"]
+__all__ = ["KIND_RANGE_NM", "Handoff", "Service"]
 
 KIND_RANGE_NM = {"psr": 60.0, "ssr": 200.0, "modes": 250.0, "adsb": 250.0, "mlat": 100.0}
 """Coverage radius shown for a sensor of each kind unless ``[sensors] range_nm`` says."""
 
 _RETAIN_EVERY_S = 0.5
 _SENSOR_SILENT_S = 30.0          # a sensor without reports this long shows disconnected
-
-
-def tracker_config(sensors: SensorTable) -> TrackerConfig:
-    """ADS-B settings, or radar ones for the slowest antenna when the sensor file lists
-    rotating radars (the rule of ``skyfuse replay``)."""
-    periods = [s.rotation_period_s for s in sensors.sensors if s.kind in ("psr", "ssr", "modes")]
-    return radar_tracker_config(max(periods)) if periods else adsb_tracker_config()
 
 
 class Handoff:
@@ -213,7 +200,7 @@ class Service:
         self.handoff = Handoff(rt.queue_items)
         self.pipeline = Pipeline(PipelineConfig(receiver=receiver, step_s=rt.step_s,
                                                 reorder_s=rt.reorder_s,
-                                                tracker=tracker_config(self.sensors)),
+                                                tracker=tracker_config_for(self.sensors)),
                                  sink=self._publish)
         self._connector = connector
         base = len(self.sensors)
