@@ -34,26 +34,17 @@ import numpy as np
 from numpy.typing import NDArray
 
 from skyfuse.eval.csvio import TruthData
+from skyfuse.measure.geodesy import radii_of_curvature_m as radii_m
 
-__all__ = ["EARTH_R_M", "WGS84_A_M", "WGS84_E2", "TruthCurve", "local_offset_m", "radii_m",
+__all__ = ["EARTH_R_M", "TruthCurve", "local_offset_m", "radii_m",
            "sphere_xyz_m", "truth_at"]
 
 F64 = NDArray[np.float64]
 
-WGS84_A_M = 6_378_137.0
-"""WGS84 semi-major axis, m."""
-WGS84_E2 = 6.69437999014e-3
-"""WGS84 first eccentricity squared."""
 EARTH_R_M = 6_371_000.0
 """Mean earth radius, m (for neighbour searches only)."""
 
 
-def radii_m(lat_deg: F64) -> tuple[F64, F64]:
-    """(M, N): the meridian and prime-vertical radii of curvature at ``lat_deg``, m."""
-    s = np.sin(np.radians(lat_deg))
-    w = 1.0 - WGS84_E2 * s * s
-    n = WGS84_A_M / np.sqrt(w)
-    return n * (1.0 - WGS84_E2) / w, n
 
 
 def sphere_xyz_m(lat_deg: F64, lon_deg: F64) -> F64:

@@ -14,10 +14,26 @@ import numpy as np
 import pymap3d
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["FT_TO_M", "M_TO_FT", "LocalFrame"]
+__all__ = ["FT_TO_M", "M_TO_FT", "WGS84_A_M", "WGS84_E2", "LocalFrame", "radii_of_curvature_m"]
 
 FT_TO_M = 0.3048
 M_TO_FT = 1.0 / FT_TO_M
+WGS84_A_M = 6_378_137.0
+"""WGS84 semi-major axis, m."""
+WGS84_E2 = 6.69437999014e-3
+"""WGS84 first eccentricity squared."""
+
+
+def radii_of_curvature_m(lat_deg: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """(M, N): the WGS84 meridian and prime-vertical radii of curvature at ``lat_deg``, m.
+
+    ``w = 1 − e² sin²φ``, ``N = a / √w``, ``M = a (1 − e²) / w^(3/2) = N (1 − e²) / w``;
+    a small step (dφ, dλ) at height h is (M + h)·dφ north and (N + h)·cos φ·dλ east.
+    """
+    s = np.sin(np.radians(lat_deg))
+    w = 1.0 - WGS84_E2 * s * s
+    n = WGS84_A_M / np.sqrt(w)
+    return n * (1.0 - WGS84_E2) / w, n
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,7 +45,7 @@ from numpy.typing import NDArray
 
 from skyfuse.decode.asterix_records import RadarPlots, RadarServiceMessages
 from skyfuse.measure.batch import AddressType, MeasurementBatch, SourceKind
-from skyfuse.measure.geodesy import FT_TO_M, LocalFrame
+from skyfuse.measure.geodesy import FT_TO_M, LocalFrame, radii_of_curvature_m
 from skyfuse.measure.sensors import SensorTable
 
 __all__ = [
@@ -56,8 +56,6 @@ __all__ = [
     "rotation_periods_s",
 ]
 
-_WGS84_A = 6378137.0
-_WGS84_E2 = 6.69437999014e-3
 _MAX_RANGE_GAIN = 10.0
 
 _TYP_SOURCE = np.array([  # I048/020 TYP → SourceKind (0: no detection → from the sensor kind)
@@ -70,10 +68,7 @@ _KIND_SOURCE = {"psr": SourceKind.PSR, "ssr": SourceKind.SSR, "modes": SourceKin
 
 def gaussian_radius_m(lat_deg: float) -> float:
     """WGS84 Gaussian mean radius of curvature ``sqrt(M·N)`` at ``lat_deg``, metres."""
-    s2 = np.sin(np.radians(lat_deg)) ** 2
-    w = 1.0 - _WGS84_E2 * s2
-    m = _WGS84_A * (1.0 - _WGS84_E2) / w**1.5
-    n = _WGS84_A / np.sqrt(w)
+    m, n = radii_of_curvature_m(lat_deg)
     return float(np.sqrt(m * n))
 
 

@@ -35,6 +35,7 @@ from numpy.typing import NDArray
 from skyfuse.ingest.avr import encode_avr
 from skyfuse.ingest.beast import encode_beast
 from skyfuse.measure.adsb import EPU_M
+from skyfuse.measure.geodesy import FT_TO_M, radii_of_curvature_m
 from skyfuse.sim import modes_encode as me
 from skyfuse.sim.radar import coverage_mask, radar_geometry
 from skyfuse.sim.scenario import AdsbConfig, RadarConfig
@@ -44,8 +45,6 @@ __all__ = ["AdsbSim", "equipped_segments", "receiver_coverage", "simulate_adsb",
            "write_recording"]
 
 F64 = NDArray[np.float64]
-_A = 6378137.0
-_E2 = 6.69437999014e-3
 _TC_FOR_NACP = {11: 9, 10: 10, 9: 10, 8: 11, 7: 12, 6: 13, 5: 14, 4: 15, 3: 16, 2: 17,
                 1: 18, 0: 18}
 _KIND_POS, _KIND_VEL, _KIND_ID, _KIND_STATUS = 0, 1, 2, 3
@@ -135,7 +134,7 @@ def receiver_coverage(traj: Trajectories, seg: NDArray[np.int64], t: F64, cfg: A
                      height_m=cfg.receiver_height_m, cone_of_silence_deg=90.0, min_range_nm=0.0)
     s = traj.at(seg, t)
     rho, _az, el = radar_geometry(rx, s["ecef_m"])
-    return coverage_mask(rx, rho, el, s["lat_deg"], s["lon_deg"], s["alt_ft"] * 0.3048,
+    return coverage_mask(rx, rho, el, s["lat_deg"], s["lon_deg"], s["alt_ft"] * FT_TO_M,
                          cfg.max_range_nm)
 
 
@@ -168,10 +167,9 @@ def simulate_adsb(traj: Trajectories, cfg: AdsbConfig, receiver: tuple[float, fl
     pos = kind == _KIND_POS
     if pos.any():
         sig = EPU_M[nacp[seg[pos]]] / 2.45
-        la, lo, h = s["lat_deg"][pos], s["lon_deg"][pos], s["alt_ft"][pos] * 0.3048
+        la, lo, h = s["lat_deg"][pos], s["lon_deg"][pos], s["alt_ft"][pos] * FT_TO_M
         phi = np.radians(la)
-        w = 1.0 - _E2 * np.sin(phi) ** 2
-        M, N = _A * (1 - _E2) / w**1.5, _A / np.sqrt(w)
+        M, N = radii_of_curvature_m(la)
         de, dn = sig * rng.standard_normal(pos.sum()), sig * rng.standard_normal(pos.sum())
         lat[pos] = la + np.degrees(dn / (M + h))
         lon[pos] = lo + np.degrees(de / ((N + h) * np.cos(phi)))

@@ -51,6 +51,7 @@ import numpy as np
 import pymap3d
 from numpy.typing import NDArray
 
+from skyfuse.measure.geodesy import FT_TO_M
 from skyfuse.sim.scenario import RadarConfig
 from skyfuse.sim.trajectories import Trajectories
 
@@ -161,7 +162,7 @@ def simulate_radar(traj: Trajectories, r: RadarConfig, t_start_s: float, t_end_s
                             & (t[order[1:]] - t[order[:-1]] < 0.5 * period))
     seg, t, rho, az, el = seg[settled], t[settled], rho[settled], az[settled], el[settled]
     s = {k: v[settled] for k, v in s.items()}
-    h = s["alt_ft"] * 0.3048
+    h = s["alt_ft"] * FT_TO_M
     secondary = r.kind != "psr"
     if secondary:
         cov = coverage_mask(r, rho, el, s["lat_deg"], s["lon_deg"], h, r.max_range_nm)

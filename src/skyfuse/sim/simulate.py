@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from skyfuse.measure.geodesy import FT_TO_M
 from skyfuse.sim.adsb import receiver_coverage, simulate_adsb, write_recording
 from skyfuse.sim.asterix_out import cat021_datagrams, radar_datagrams, write_pcap
 from skyfuse.sim.radar import coverage_mask, radar_geometry, simulate_radar
@@ -88,7 +89,7 @@ def _radar_coverage(traj: Trajectories, seg: np.ndarray, t: np.ndarray,
     max_nm = r.max_range_nm
     if r.psr is not None:
         max_nm = max(max_nm, r.psr.max_range_nm)
-    return coverage_mask(r, rho, el, s["lat_deg"], s["lon_deg"], s["alt_ft"] * 0.3048, max_nm)
+    return coverage_mask(r, rho, el, s["lat_deg"], s["lon_deg"], s["alt_ft"] * FT_TO_M, max_nm)
 
 
 def write_truth(path: Path, traj: Trajectories, seg: np.ndarray, t: np.ndarray,

@@ -39,13 +39,11 @@ import pymap3d
 from numpy.typing import NDArray
 from scipy.ndimage import gaussian_filter1d, median_filter
 
-from skyfuse.measure.geodesy import FT_TO_M, LocalFrame
+from skyfuse.measure.geodesy import FT_TO_M, LocalFrame, radii_of_curvature_m
 
 __all__ = ["Sample", "Trajectories", "TrajectoryConfig", "build_trajectories", "load_sample"]
 
 F64 = NDArray[np.float64]
-_A = 6378137.0
-_E2 = 6.69437999014e-3
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,12 +193,6 @@ def _smooth(x: F64, sig: float) -> F64:
     return y[pad:pad + len(x)]
 
 
-def _radii(lat_rad: F64) -> tuple[F64, F64]:
-    s2 = np.sin(lat_rad) ** 2
-    w = 1.0 - _E2 * s2
-    return _A * (1.0 - _E2) / w**1.5, _A / np.sqrt(w)
-
-
 def _segment_grid(t: F64, lat: F64, lon: F64, alt: F64,
                   cfg: TrajectoryConfig) -> tuple[float, dict[str, F64]]:
     """Resample + smooth one segment (steps 3-4); returns (t0, columns)."""
@@ -217,7 +209,7 @@ def _segment_grid(t: F64, lat: F64, lon: F64, alt: F64,
     h = a * FT_TO_M
     if len(grid) > 1:
         phi = np.radians(la)
-        M, N = _radii(phi)
+        M, N = radii_of_curvature_m(la)
         v_e = np.gradient(np.unwrap(np.radians(lo)), cfg.dt_s) * (N + h) * np.cos(phi)
         v_n = np.gradient(phi, cfg.dt_s) * (M + h)
         v_z = np.gradient(h, cfg.dt_s)
