@@ -86,3 +86,42 @@ def test_tracker_settings_follow_the_slowest_radar(recording: Path) -> None:
     cfg = tracker_config_for(sensors)
     assert cfg.revisit_s == max(s.rotation_period_s for s in radar) == 4.0
     assert cfg.delete_after_s >= 3 * cfg.revisit_s
+
+
+class _Recorder:
+    """A stand-in pipeline that records what _play_round hands it, in order."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, object]] = []
+
+    def add_frames(self, t_s: object, frames: list[bytes], sensor: object) -> None:
+        import numpy as np
+        self.calls.append(("frames", (np.asarray(t_s).tolist(), np.asarray(sensor).tolist())))
+
+    def advance(self) -> None:
+        self.calls.append(("advance", None))
+
+
+class _Feeder:
+    def __init__(self, rec: _Recorder) -> None:
+        self.rec = rec
+
+    def feed(self, payload: bytes, t_s: float) -> None:
+        self.rec.calls.append(("datagram", t_s))
+
+
+def test_play_round_interleaves_and_numbers_feeds_after_the_sensor_file() -> None:
+    """Frames are cut at each datagram's time; Mode S feeds get ids after the sensors'."""
+    import numpy as np
+
+    from skyfuse.cli.replay import _Pacer, _play_round
+    from skyfuse.runtime.merge import DatagramPiece, FramePiece
+
+    rec = _Recorder()
+    frames = FramePiece(np.array([1.0, 2.0, 3.5, 5.0]), [b"a", b"b", b"c", b"d"])
+    grams = DatagramPiece(np.array([2.5, 4.0]), [b"x", b"y"])
+    _play_round([(0, frames), (1, grams)], rec, _Pacer(0.0),  # type: ignore[arg-type]
+                {1: _Feeder(rec)}, base=3)                    # type: ignore[dict-item]
+    seq = [(k, v) for k, v in rec.calls if k != "advance"]
+    assert seq == [("frames", ([1.0, 2.0], 3)), ("datagram", 2.5),
+                   ("frames", ([3.5], 3)), ("datagram", 4.0), ("frames", ([5.0], 3))]

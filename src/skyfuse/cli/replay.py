@@ -1,6 +1,7 @@
 """``skyfuse replay FILE... -o TRACKS``: track recordings (Beast, AVR, SBS, ASTERIX).
 
-Each file is one feed (sensor id = its position on the command line), read chunk by chunk
+Each file is one feed (sensor id = its position on the command line, after the sensor
+file's entries so that a feed and a radar never share an id), read chunk by chunk
 through the same pipeline as ``skyfuse run`` (:mod:`skyfuse.runtime.pipeline`), as fast as
 possible or at ``--speed`` times the recorded rate. Several files are simultaneous
 recordings: they are merged in data time (:mod:`skyfuse.runtime.merge`, a k-way merge
@@ -184,8 +185,9 @@ def _asterix_note(path: str, feeder: AsterixInput) -> str:
 
 
 def _play_round(pieces: list[tuple[int, Piece]], pipe: Pipeline, pacer: _Pacer,
-                feeders: dict[int, AsterixInput]) -> None:
-    """Hand one round of the merge to the pipeline, in data time (sensor id = file position).
+                feeders: dict[int, AsterixInput], base: int = 0) -> None:
+    """Hand one round of the merge to the pipeline, in data time (Mode S / SBS sensor id =
+    ``base`` + file position; ASTERIX reports carry their sensor file's ids).
 
     Mode S frames of all files go to the decoder as one time-sorted batch (positions are
     validated per aircraft in time order; copies of a frame from several files are
@@ -204,13 +206,14 @@ def _play_round(pieces: list[tuple[int, Piece]], pipe: Pipeline, pacer: _Pacer,
     sensor: int | NDArray[np.int32] = 0
     if len(frames) == 1:
         i, fp = frames[0]
-        t_s, data, sensor = fp.t_s, fp.frames, i
+        t_s, data, sensor = fp.t_s, fp.frames, base + i
     elif frames:
         t_all = np.concatenate([p.t_s for _, p in frames])
         order = np.argsort(t_all, kind="stable")
         every = [f for _, p in frames for f in p.frames]
         t_s, data = t_all[order], [every[k] for k in order.tolist()]
-        sensor = np.concatenate([np.full(len(p), i, np.int32) for i, p in frames])[order]
+        sensor = np.concatenate([np.full(len(p), base + i, np.int32)
+                                 for i, p in frames])[order]
     sbs = [(i, p) for i, p in pieces if isinstance(p, SbsPiece)]
     grams = [(t1, i, payload) for i, p in pieces if isinstance(p, DatagramPiece)
              for t1, payload in zip(p.t_s.tolist(), p.payloads, strict=True)]
@@ -245,7 +248,7 @@ def _play_round(pieces: list[tuple[int, Piece]], pipe: Pipeline, pacer: _Pacer,
                     np.arange(s_done[j], s_end))
                 t = part_p.t_s
                 pacer.wait(float(np.nanmin(t)) if np.isfinite(t).any() else math.nan)
-                pipe.add_sbs(part_p.batch, i)
+                pipe.add_sbs(part_p.batch, base + i)
                 s_done[j] = s_end
 
     for t1, i, payload in grams:
@@ -293,7 +296,7 @@ def run(args: Namespace) -> int:
     done = 0
     try:
         for pieces in merge_by_time(sources):
-            _play_round(pieces, pipe, pacer, feeders)
+            _play_round(pieces, pipe, pacer, feeders, 0 if sensors is None else len(sensors))
             seen = sum(read)
             if progress is not None and seen > done:
                 progress.update(seen - done)

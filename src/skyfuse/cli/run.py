@@ -88,6 +88,7 @@ def run(args: Namespace) -> int:
     pipe = Pipeline(PipelineConfig(receiver=receiver, tracker=tracker_config_for(sensors)),
                     sink=writer.write)
     runner = LiveRunner(pipe, specs, writer.flush, t0_s=args.t0, sensors_path=args.sensors,
+                        feed_sensor_base=0 if sensors is None else len(sensors),
                         log=_log, log_every_s=args.log_every)
     _log("sources " + ", ".join(s.name for s in specs))
     try:

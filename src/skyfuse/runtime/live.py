@@ -106,7 +106,7 @@ class LiveRunner:
                  connector: Connector = tcp_connector, clock: Callable[[], float] = time.time,
                  log: Callable[[str], None] = print, flush_every_s: float = 1.0,
                  log_every_s: float = 10.0, backoff_s: float = 0.5,
-                 backoff_max_s: float = 30.0) -> None:
+                 backoff_max_s: float = 30.0, feed_sensor_base: int = 0) -> None:
         self.pipeline = pipeline
         self.specs = feeds
         self.flush = flush
@@ -124,7 +124,9 @@ class LiveRunner:
                               connector=connector, backoff_s=backoff_s,
                               backoff_max_s=backoff_max_s, clock=clock)
                       for f in feeds if f.fmt in ("beast", "avr", "sbs")]
-        self._sensor = {f.name: i for i, f in enumerate(self.feeds)}
+        # Mode S feeds are numbered after the sensor file's entries (``feed_sensor_base``):
+        # a feed and a radar must never share a sensor id (grouping, sensor bitmask)
+        self._sensor = {f.name: feed_sensor_base + i for i, f in enumerate(self.feeds)}
         self.asterix_received = 0
 
     # -- stamping --------------------------------------------------------------------------
