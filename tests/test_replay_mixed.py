@@ -125,3 +125,30 @@ def test_play_round_interleaves_and_numbers_feeds_after_the_sensor_file() -> Non
     seq = [(k, v) for k, v in rec.calls if k != "advance"]
     assert seq == [("frames", ([1.0, 2.0], 3)), ("datagram", 2.5),
                    ("frames", ([3.5], 3)), ("datagram", 4.0), ("frames", ([5.0], 3))]
+
+
+def test_serve_player_interleaves_beast_and_pcap_in_time(recording: Path) -> None:
+    """serve's Player hands the two files' slices over in data time, not file by file."""
+    import asyncio
+
+    import numpy as np
+
+    from skyfuse.runtime.playback import Player, Slice
+
+    meta = json.loads((recording / "scenario.json").read_text())
+    files = [str(recording / "asterix.pcap"), str(recording / "adsb.beast")]
+    player = Player(files, ["asterix", "beast"], speed=0, shift_to_now=False,
+                    t0_s=float(meta["replay_args"][-1]))
+    starts: list[tuple[float, int]] = []
+    stop = asyncio.Event()
+
+    async def emit(s: Slice) -> None:
+        fin = s.piece.t_s[np.isfinite(s.piece.t_s)]
+        if len(fin):
+            starts.append((float(fin[0]), s.file))
+
+    asyncio.run(player.run(emit, stop))
+    assert {f for _, f in starts} == {0, 1}
+    t = np.array([t for t, _ in starts])
+    # every slice starts no earlier than a slice (0.25 s of data) before the latest start
+    assert (np.maximum.accumulate(t) - t).max() <= player.slice_s + 1e-6

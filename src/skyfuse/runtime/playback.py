@@ -155,25 +155,29 @@ class Player:
             while not stop.is_set():
                 t_first, t_last = math.inf, -math.inf
                 for pieces in merge_by_time(self._sources()):
-                    for i, whole in pieces:
-                        for piece in self._slices(whole):
-                            if stop.is_set():
-                                return
-                            t = piece.t_s[np.isfinite(piece.t_s)]
-                            if len(t):
-                                t_first = min(t_first, float(t[0]))
-                                t_last = max(t_last, float(t.max()))
-                                if offset is None:
-                                    offset = (self.clock() - float(t[0])
-                                              if self.shift_to_now else 0.0)
-                                    data0, wall0 = float(t[0]) + offset, self.monotonic()
-                                await self._pace(float(t[0]) + offset, data0, wall0, stop)
-                            shift = offset or 0.0
-                            await emit(Slice(self.formats[i], i, _shifted(piece, shift),
-                                             shift, loop))
-                            c = self.counters[i]
-                            c.frames += len(piece)
-                            c.last_seen_s = self.clock()
+                    # every source's slices of the round, interleaved in data time: one
+                    # source's whole round first would make the others' reports late
+                    slices = [(i, p) for i, whole in pieces for p in self._slices(whole)]
+                    if len(pieces) > 1:
+                        slices.sort(key=lambda s: _first_time(s[1]))
+                    for i, piece in slices:
+                        if stop.is_set():
+                            return
+                        t = piece.t_s[np.isfinite(piece.t_s)]
+                        if len(t):
+                            t_first = min(t_first, float(t[0]))
+                            t_last = max(t_last, float(t.max()))
+                            if offset is None:
+                                offset = (self.clock() - float(t[0])
+                                          if self.shift_to_now else 0.0)
+                                data0, wall0 = float(t[0]) + offset, self.monotonic()
+                            await self._pace(float(t[0]) + offset, data0, wall0, stop)
+                        shift = offset or 0.0
+                        await emit(Slice(self.formats[i], i, _shifted(piece, shift),
+                                         shift, loop))
+                        c = self.counters[i]
+                        c.frames += len(piece)
+                        c.last_seen_s = self.clock()
                         await asyncio.sleep(0)
                 if not self.loop or not math.isfinite(t_first):
                     return
@@ -191,6 +195,12 @@ class Player:
         if delay > 0:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay)
+
+
+def _first_time(piece: Piece) -> float:
+    """The first finite time of ``piece`` (−inf when none: such rows go out at once)."""
+    fin = piece.t_s[np.isfinite(piece.t_s)]
+    return float(fin[0]) if len(fin) else -math.inf
 
 
 def _shifted(piece: Piece, offset_s: float) -> Piece:
