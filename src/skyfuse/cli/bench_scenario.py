@@ -46,15 +46,13 @@ def add_arguments(parser: ArgumentParser) -> None:
 
 
 def _replay(out: Path, meta: dict[str, Any], tracks: Path) -> None:
+    """``skyfuse replay`` with the arguments ``simulate`` wrote (``replay_args``), parsed by
+    the command's own parser, so every replay option keeps its default."""
     from skyfuse.cli import replay
+    from skyfuse.cli.main import build_parser
 
-    rec = [str(out / f["path"]) for f in meta["files"] if f["kind"] in ("asterix", "adsb")]
-    ref = meta["reference"]
-    t0 = next((f.get("t_first_s") for f in meta["files"] if f.get("t_first_s")), None)
-    args = Namespace(files=rec, output=str(tracks), format=None, speed=0.0,
-                     receiver=f"{ref[0]},{ref[1]}", sensors=str(out / "sensors.toml"),
-                     t0=float(t0) if t0 else 0.0)
-    replay.run(args)
+    argv = [str(out / a) if (out / a).is_file() else a for a in meta["replay_args"]]
+    replay.run(build_parser("replay").parse_args(["replay", *argv, "-o", str(tracks)]))
 
 
 def _evaluate(tracks: Path, truth: Path, report: Path, period_s: float | None) -> dict[str, Any]:
